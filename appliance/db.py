@@ -1,0 +1,171 @@
+"""The SQLite metadata database: WAL mode, foreign keys, and a versioned schema.
+
+Each entry of ``MIGRATIONS`` moves the schema up one version inside one transaction, so a later
+release migrates an older home forward by running the entries it has not seen. Entries are never
+edited once released; new ones are appended.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from appliance.errors import ConfigurationError
+
+DB_FILE = "appliance.db"
+
+MIGRATIONS: list[str] = [
+    # 1: the foundation: the vault's objects and datasets; users, jobs, models, exports.
+    """
+    CREATE TABLE objects (
+        object_id    TEXT PRIMARY KEY,
+        kind         TEXT NOT NULL,
+        key_version  INTEGER NOT NULL,
+        wrapped_key  BLOB,              -- NULL once shredded: the ciphertext is then unreadable
+        size         INTEGER NOT NULL,  -- ciphertext bytes
+        created_at   TEXT NOT NULL,
+        shredded_at  TEXT
+    );
+    CREATE TABLE datasets (
+        dataset_id     TEXT PRIMARY KEY,
+        name           TEXT NOT NULL,
+        state          TEXT NOT NULL,
+        task           TEXT NOT NULL DEFAULT 'raw',
+        spec           TEXT NOT NULL DEFAULT '{}',
+        classification TEXT NOT NULL DEFAULT 'internal',
+        source_format  TEXT NOT NULL,
+        row_count      INTEGER NOT NULL,
+        content_hash   TEXT NOT NULL,
+        object_id      TEXT REFERENCES objects(object_id),
+        report_object_id TEXT REFERENCES objects(object_id),
+        uploaded_by    TEXT NOT NULL,
+        created_at     TEXT NOT NULL,
+        updated_at     TEXT NOT NULL
+    );
+    CREATE INDEX datasets_state ON datasets(state);
+    CREATE TABLE dataset_reviews (
+        review_id   INTEGER PRIMARY KEY AUTOINCREMENT,
+        dataset_id  TEXT NOT NULL REFERENCES datasets(dataset_id),
+        reviewer    TEXT NOT NULL,
+        decision    TEXT NOT NULL,
+        reason      TEXT NOT NULL DEFAULT '',
+        created_at  TEXT NOT NULL
+    );
+    CREATE TABLE users (
+        name        TEXT PRIMARY KEY,
+        role        TEXT NOT NULL,
+        token_hash  TEXT NOT NULL UNIQUE,
+        created_at  TEXT NOT NULL,
+        expires_at  TEXT NOT NULL,
+        revoked_at  TEXT
+    );
+    CREATE TABLE base_models (
+        name        TEXT PRIMARY KEY,
+        path        TEXT NOT NULL,
+        sha256      TEXT NOT NULL,
+        registered_at TEXT NOT NULL
+    );
+    CREATE TABLE jobs (
+        job_id      TEXT PRIMARY KEY,
+        kind        TEXT NOT NULL,
+        task        TEXT NOT NULL,
+        state       TEXT NOT NULL,
+        config      TEXT NOT NULL,
+        dataset_ids TEXT NOT NULL,
+        created_by  TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        started_at  TEXT,
+        finished_at TEXT,
+        pid         INTEGER,
+        progress    TEXT NOT NULL DEFAULT '{}',
+        metrics     TEXT NOT NULL DEFAULT '{}',
+        error       TEXT,
+        checkpoint_object_id TEXT REFERENCES objects(object_id),
+        model_id    TEXT,
+        cancel_requested INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE job_logs (
+        job_id  TEXT NOT NULL REFERENCES jobs(job_id),
+        seq     INTEGER NOT NULL,
+        at      TEXT NOT NULL,
+        line    TEXT NOT NULL,
+        PRIMARY KEY (job_id, seq)
+    );
+    CREATE TABLE models (
+        model_id    TEXT PRIMARY KEY,
+        job_id      TEXT,
+        task        TEXT NOT NULL,
+        method      TEXT NOT NULL,
+        base_model  TEXT NOT NULL,
+        object_id   TEXT NOT NULL REFERENCES objects(object_id),
+        card        TEXT NOT NULL,
+        created_by  TEXT NOT NULL,
+        created_at  TEXT NOT NULL
+    );
+    CREATE TABLE exports (
+        export_id    TEXT PRIMARY KEY,
+        model_id     TEXT NOT NULL REFERENCES models(model_id),
+        state        TEXT NOT NULL,
+        requested_by TEXT NOT NULL,
+        approved_by  TEXT,
+        reason       TEXT NOT NULL DEFAULT '',
+        bundle_sha256 TEXT,
+        created_at   TEXT NOT NULL,
+        updated_at   TEXT NOT NULL
+    );
+    """,
+]
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open the database with the settings every caller needs."""
+    conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA busy_timeout=30000")
+    return conn
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the schema to the newest version; refuse a database newer than this release."""
+    current = schema_version(conn)
+    if current > len(MIGRATIONS):
+        raise ConfigurationError(
+            f"database schema v{current} is newer than this release (v{len(MIGRATIONS)})"
+        )
+    for version in range(current + 1, len(MIGRATIONS) + 1):
+        with transaction(conn):
+            for statement in _split(MIGRATIONS[version - 1]):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version={version}")
+    return len(MIGRATIONS)
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _split(script: str) -> list[str]:
+    statements = []
+    for chunk in script.split(";"):
+        lines = [line.split("--", 1)[0] for line in chunk.splitlines()]
+        text = "\n".join(lines).strip()
+        if text:
+            statements.append(text)
+    return statements
