@@ -1,0 +1,147 @@
+"""``appliance audit ...``: verify, checkpoint, pubkey, log, export.
+
+Verification needs only the log and the public key; it never opens the master key, so an auditor
+can run it on a copy of ``audit/`` on their own machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from appliance import audit as audit_log
+from appliance.config import resolve_home
+from appliance.context import AUDIT_DIR, KEYS_DIR, SIGNING_KEY
+from appliance.errors import InvalidInput
+from appliance.gate import authorize
+
+from .common import add_json, add_token, caller, context, print_json, print_table
+
+
+def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    audit = commands.add_parser("audit", help="the tamper-evident audit log").add_subparsers(
+        dest="audit_command", required=True, metavar="ACTION")
+
+    verify = audit.add_parser("verify", help="check the hash chain and every signed checkpoint")
+    verify.add_argument("--pubkey", type=Path, help="audit public key (PEM); default: the home's")
+    verify.add_argument("--checkpoint", type=Path,
+                        help="a checkpoint saved earlier: prove the log was only appended to")
+    verify.add_argument("--log-dir", type=Path, help="verify a copy of the audit directory")
+    add_json(verify)
+    verify.set_defaults(handler=cmd_verify)
+
+    checkpoint = audit.add_parser("checkpoint", help="the latest signed checkpoint, to keep")
+    checkpoint.add_argument("--out", type=Path)
+    add_token(checkpoint)
+    checkpoint.set_defaults(handler=cmd_checkpoint)
+
+    pubkey = audit.add_parser("pubkey", help="print the audit public key (PEM)")
+    pubkey.set_defaults(handler=cmd_pubkey)
+
+    log = audit.add_parser("log", help="query events")
+    for name in ("actor", "action", "resource", "decision"):
+        log.add_argument(f"--{name}")
+    log.add_argument("--since", help="ISO 8601 time")
+    log.add_argument("--until", help="ISO 8601 time")
+    log.add_argument("--limit", type=int, default=100)
+    log.add_argument("--offset", type=int, default=0)
+    add_json(log)
+    add_token(log)
+    log.set_defaults(handler=cmd_log)
+
+    export = audit.add_parser("export", help="export events as JSONL or CSV")
+    export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    export.add_argument("--out", type=Path, help="file (default standard output)")
+    add_token(export)
+    export.set_defaults(handler=cmd_export)
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    home = resolve_home(args.home)
+    log_dir = args.log_dir or home / AUDIT_DIR
+    pub_path = args.pubkey or home / KEYS_DIR / (SIGNING_KEY.removesuffix(".key") + ".pub")
+    if not pub_path.is_file():
+        raise InvalidInput(f"{pub_path}: no public key; pass --pubkey FILE")
+    public_key = audit_log.load_public_key_file(pub_path)
+    saved = audit_log.read_checkpoint_file(args.checkpoint) if args.checkpoint else None
+    report = audit_log.verify_log(log_dir, public_key, checkpoint=saved)
+    if args.json:
+        print_json(report.as_dict())
+    else:
+        print(f"OK: {report.events} events, {report.checkpoints} signed checkpoints verified")
+        print(f"head {report.head_hash} (seq {report.events})")
+        if saved is not None:
+            print("the log only grew since the given checkpoint")
+    return 0
+
+
+def cmd_checkpoint(args: argparse.Namespace) -> int:
+    ctx = context(args)
+    principal = caller(ctx, args)
+    authorize(ctx, principal, "audit.read", {"type": "audit", "id": "checkpoint"}, "audit")
+    checkpoint = ctx.audit.latest_checkpoint()
+    text = audit_log.dump_checkpoint(checkpoint)
+    if args.out:
+        args.out.write_text(text, "utf-8")
+        print(f"saved checkpoint at tree size {checkpoint['tree_size']} to {args.out}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_pubkey(args: argparse.Namespace) -> int:
+    home = resolve_home(args.home)
+    pub = home / KEYS_DIR / (SIGNING_KEY.removesuffix(".key") + ".pub")
+    sys.stdout.write(pub.read_text("ascii"))
+    return 0
+
+
+def _filters(args: argparse.Namespace) -> dict[str, Any]:
+    filters: dict[str, Any] = {k: getattr(args, k) for k in ("actor", "action", "resource",
+                                                               "decision")}
+    for key in ("since", "until"):
+        value = getattr(args, key)
+        if value:
+            try:
+                filters[key] = datetime.fromisoformat(value)
+            except ValueError:
+                raise InvalidInput(f"--{key} {value!r} is not an ISO 8601 time") from None
+    return filters
+
+
+def cmd_log(args: argparse.Namespace) -> int:
+    ctx = context(args)
+    principal = caller(ctx, args)
+    filters = _filters(args)
+    authorize(ctx, principal, "audit.read", {"type": "audit", "id": "log"}, "audit",
+              {k: str(v) for k, v in filters.items() if v is not None})
+    events = ctx.audit.query(**filters, limit=args.limit, offset=args.offset)
+    if args.json:
+        print_json([e.as_dict() if hasattr(e, "as_dict") else e for e in events])
+        return 0
+    rows = []
+    for event in events:
+        e = event.as_dict() if hasattr(event, "as_dict") else event
+        rows.append((e["seq"], e["time"][:19], e["actor"], e["action"], e["resource"],
+                     e["decision"], "; ".join(e["reasons"])[:60]))
+    print_table(rows, ("SEQ", "TIME", "ACTOR", "ACTION", "RESOURCE", "DECISION", "REASONS"))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    ctx = context(args)
+    principal = caller(ctx, args)
+    authorize(ctx, principal, "audit.export", {"type": "audit", "id": "log"}, "audit",
+              {"format": args.format})
+    events = ctx.audit.query(limit=None)
+    writer = audit_log.export_jsonl if args.format == "jsonl" else audit_log.export_csv
+    if args.out:
+        with args.out.open("w", encoding="utf-8", newline="") as out:
+            writer(events, out)
+        print(f"exported to {args.out}")
+    else:
+        writer(events, sys.stdout)
+    return 0

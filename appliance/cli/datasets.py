@@ -1,0 +1,197 @@
+"""``appliance dataset ...``: ingest, list, show, review, sample, report, delete."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from appliance import datasets as ds
+from appliance.errors import InvalidInput
+
+from .common import add_json, add_token, caller, context, print_fields, print_json, print_table
+
+
+def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    dataset = commands.add_parser("dataset", help="datasets").add_subparsers(
+        dest="dataset_command", required=True, metavar="ACTION")
+
+    ingest = dataset.add_parser("ingest", help="validate, clean, redact and store a JSONL/CSV file")
+    ingest.add_argument("file", help="input file, or - for standard input")
+    ingest.add_argument("--name", required=True)
+    ingest.add_argument("--format", choices=("jsonl", "csv"))
+    ingest.add_argument("--spec", type=Path, help="dataset spec file (TOML or YAML)")
+    ingest.add_argument("--task", choices=("raw", "classification", "sft"))
+    ingest.add_argument("--text-field")
+    ingest.add_argument("--label-field")
+    ingest.add_argument("--prompt-field")
+    ingest.add_argument("--response-field")
+    ingest.add_argument("--redact-field", action="append", default=[], dest="redact_fields")
+    ingest.add_argument("--keep-field", action="append", default=[], dest="keep_fields")
+    ingest.add_argument("--drop-field", action="append", default=[], dest="drop_fields")
+    ingest.add_argument("--operator", choices=("placeholder", "mask", "pseudonym", "drop_record"),
+                        help="default anonymization operator")
+    ingest.add_argument("--no-redact", action="store_true", help="store text fields as given")
+    ingest.add_argument("--classification",
+                        choices=("public", "internal", "confidential", "restricted"))
+    ingest.add_argument("--lowercase", action="store_true")
+    ingest.add_argument("--no-progress", action="store_true")
+    add_json(ingest)
+    add_token(ingest)
+    ingest.set_defaults(handler=cmd_ingest)
+
+    ls = dataset.add_parser("list", help="list datasets (metadata only)")
+    ls.add_argument("--state")
+    add_json(ls)
+    add_token(ls)
+    ls.set_defaults(handler=cmd_list)
+
+    for verb in ("show", "report"):
+        p = dataset.add_parser(verb, help=f"{verb} a dataset's "
+                               + ("metadata" if verb == "show" else "redaction report"))
+        p.add_argument("dataset_id")
+        add_json(p)
+        add_token(p)
+        p.set_defaults(handler=cmd_show if verb == "show" else cmd_report)
+
+    for verb in ("approve", "reject", "revoke"):
+        p = dataset.add_parser(verb, help=f"{verb} a dataset (compliance)")
+        p.add_argument("dataset_id")
+        p.add_argument("--reason", default="")
+        add_json(p)
+        add_token(p)
+        p.set_defaults(handler=cmd_review, verb=verb)
+
+    delete = dataset.add_parser("delete", help="crypto-shred a dataset")
+    delete.add_argument("dataset_id")
+    add_token(delete)
+    delete.set_defaults(handler=cmd_delete)
+
+    sample = dataset.add_parser("sample", help="show redacted records to a reviewer")
+    sample.add_argument("dataset_id")
+    sample.add_argument("-n", type=int, default=5)
+    add_token(sample)
+    sample.set_defaults(handler=cmd_sample)
+
+
+def spec_from_args(args: argparse.Namespace) -> ds.DatasetSpec:
+    data: dict[str, Any] = ds.load_spec_file(args.spec) if args.spec else {}
+    flags = {
+        "task": args.task, "text_field": args.text_field, "label_field": args.label_field,
+        "prompt_field": args.prompt_field, "response_field": args.response_field,
+        "classification": args.classification, "default_operator": args.operator,
+    }
+    data.update({k: v for k, v in flags.items() if v is not None})
+    for key in ("redact_fields", "keep_fields", "drop_fields"):
+        if getattr(args, key):
+            data[key] = [*data.get(key, []), *getattr(args, key)]
+    if args.no_redact:
+        data["redact"] = False
+    if args.lowercase:
+        data.setdefault("cleaning", {})["lowercase"] = True
+    if "task" not in data and (args.text_field or args.label_field):
+        data["task"] = "classification"
+    return ds.parse_spec(data)
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    spec = spec_from_args(args)
+    ctx = context(args)
+    principal = caller(ctx, args)
+    if args.file == "-":
+        stream, source, size = sys.stdin.buffer, "<stdin>", None
+        fmt = ds.detect_format("-", args.format or "jsonl")
+        result = _ingest(ctx, principal, stream, source, fmt, spec, size, args)
+    else:
+        path = Path(args.file)
+        if not path.is_file():
+            raise InvalidInput(f"{path}: no such file")
+        fmt = ds.detect_format(path.name, args.format)
+        with path.open("rb") as stream:
+            result = _ingest(ctx, principal, stream, str(path), fmt, spec,
+                             path.stat().st_size, args)
+    if args.json:
+        print_json({"dataset_id": result.dataset_id, "rows": result.rows,
+                    "content_hash": result.content_hash, "state": ds.PENDING})
+    else:
+        print(f"stored dataset {result.dataset_id}: {result.rows} records, state {ds.PENDING}")
+        print(f"content sha256 {result.content_hash}")
+    return 0
+
+
+def _ingest(ctx: Any, principal: Any, stream: Any, source: str, fmt: Any,
+            spec: ds.DatasetSpec, size: int | None, args: argparse.Namespace) -> Any:
+    return ds.ingest_stream(ctx, principal, stream, name=args.name, source_name=source, fmt=fmt,
+                            spec=spec, total_bytes=size,
+                            progress=not args.no_progress and sys.stderr.isatty())
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    ctx = context(args)
+    items = ds.list_datasets(ctx, caller(ctx, args), args.state)
+    if args.json:
+        print_json([i.as_dict() for i in items])
+    else:
+        print_table([(i.dataset_id, i.name, i.state, i.task, i.classification, i.row_count,
+                      i.uploaded_by) for i in items],
+                    ("ID", "NAME", "STATE", "TASK", "CLASS", "ROWS", "UPLOADED BY"))
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    ctx = context(args)
+    info = ds.show_dataset(ctx, caller(ctx, args), args.dataset_id)
+    if args.json:
+        print_json(info.as_dict())
+    else:
+        print_fields(info.as_dict())
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    ctx = context(args)
+    report = ds.get_report(ctx, caller(ctx, args), args.dataset_id)
+    if args.json:
+        print_json(report)
+        return 0
+    print(f"dataset {report['dataset_id']}: {report['rows']} records stored")
+    print("cleaning:")
+    for key, value in sorted(report.get("cleaning", {}).items()):
+        print(f"  {key:22} {value}")
+    print(f"records with PII: {report.get('records_touched', 0)}")
+    for field, counts in sorted(report.get("entities_by_field", {}).items()):
+        print(f"field {field}:")
+        top = max(counts.values()) if counts else 1
+        for entity, count in sorted(counts.items(), key=lambda kv: -kv[1]):
+            print(f"  {entity:18} {count:6}  {'#' * max(1, round(30 * count / top))}")
+    return 0
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    ctx = context(args)
+    action = {"approve": ds.approve_dataset, "reject": ds.reject_dataset,
+              "revoke": ds.revoke_dataset}[args.verb]
+    info = action(ctx, caller(ctx, args), args.dataset_id, args.reason)
+    if args.json:
+        print_json(info.as_dict())
+    else:
+        print(f"dataset {info.dataset_id} is now {info.state}")
+        if info.state == ds.PENDING and info.approvals:
+            print(f"  approvals so far: {', '.join(info.approvals)} (restricted: needs two)")
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    ctx = context(args)
+    info = ds.delete_dataset(ctx, caller(ctx, args), args.dataset_id)
+    print(f"dataset {info.dataset_id} deleted: its data keys are destroyed")
+    return 0
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    ctx = context(args)
+    for record in ds.sample_records(ctx, caller(ctx, args), args.dataset_id, args.n):
+        print(json.dumps(record, ensure_ascii=False, sort_keys=True))
+    return 0

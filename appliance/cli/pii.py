@@ -1,0 +1,57 @@
+"""``appliance pii analyze`` and ``appliance pii eval``: the detector, on its own."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from appliance.config import Settings
+
+
+def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    pii = commands.add_parser("pii", help="PII detection tools").add_subparsers(
+        dest="pii_command", required=True, metavar="ACTION")
+    analyze = pii.add_parser("analyze", help="find PII spans: JSONL {text} in, spans out")
+    analyze.add_argument("file", nargs="?", default="-")
+    analyze.add_argument("--plain", action="store_true", help="one text per line, not JSONL")
+    analyze.set_defaults(handler=cmd_analyze)
+    evaluate = pii.add_parser("eval", help="precision/recall per entity against gold spans")
+    evaluate.add_argument("gold", type=Path)
+    evaluate.add_argument("--pred", type=Path, help="predictions (default: run the analyzer)")
+    evaluate.add_argument("--json", action="store_true")
+    evaluate.set_defaults(handler=cmd_eval)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    """The home's settings when there is one; defaults otherwise (no home needed)."""
+    from appliance.config import load_settings
+    from appliance.errors import ConfigurationError
+
+    try:
+        return load_settings(args.home)
+    except ConfigurationError:
+        return Settings()
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from appliance.redaction import analyze_lines
+
+    source = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")  # noqa: SIM115
+    with source:
+        for result in analyze_lines(source, plain=args.plain, settings=_settings(args)):
+            sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from appliance.redaction import evaluate_files, format_table
+
+    table = evaluate_files(args.gold, args.pred, settings=_settings(args))
+    if args.json:
+        json.dump(table, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(format_table(table))
+    return 0

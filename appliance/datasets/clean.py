@@ -1,0 +1,101 @@
+"""Record cleaning before redaction: normalisation, missing values, length limits, duplicates.
+
+Each step is configured by :class:`CleaningSpec` and counted, and the counts go into the
+redaction report. Duplicate detection keeps keyed 8-byte digests (BLAKE2b under a random key
+drawn per ingest and never stored) in a temporary SQLite table on disk, so memory stays bounded
+for inputs of any size and nothing on disk can be matched against guessed record text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+import sqlite3
+import unicodedata
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from appliance.datasets.spec import DatasetSpec, get_path, set_path
+
+_SPACES = re.compile(r"\s+")
+
+
+class Cleaner:
+    """Applies a spec's cleaning to records one at a time; ``counts`` says what it did."""
+
+    def __init__(self, spec: DatasetSpec, scratch_dir: Path) -> None:
+        self.spec = spec
+        self.counts: Counter[str] = Counter()
+        self._key = secrets.token_bytes(32)
+        self._seen: sqlite3.Connection | None = None
+        if spec.cleaning.dedupe != "none":
+            scratch_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self._seen_path = scratch_dir / f"dedupe-{secrets.token_hex(8)}.db"
+            self._seen = sqlite3.connect(self._seen_path)
+            self._seen.execute("PRAGMA journal_mode=OFF")
+            self._seen.execute("PRAGMA synchronous=OFF")
+            self._seen.execute("CREATE TABLE seen (digest BLOB PRIMARY KEY) WITHOUT ROWID")
+
+    def clean(self, record: dict[str, Any]) -> dict[str, Any] | None:
+        """The cleaned record, or None when a step drops it."""
+        self.counts["records_in"] += 1
+        cleaning = self.spec.cleaning
+        for field in self.spec.required_fields():
+            value = get_path(record, field)
+            if value is None or (isinstance(value, str) and not value.strip()):
+                if cleaning.missing == "drop":
+                    self.counts["dropped_missing"] += 1
+                    return None
+                set_path(record, field, "")
+                self.counts["filled_missing"] += 1
+        for field in self.spec.text_fields():
+            value = get_path(record, field)
+            if value is None:
+                continue
+            text = self._normalise(str(value))
+            if len(text) > cleaning.max_chars:
+                if cleaning.over_length == "reject":
+                    self.counts["dropped_too_long"] += 1
+                    return None
+                text = text[: cleaning.max_chars]
+                self.counts["truncated"] += 1
+            set_path(record, field, text)
+        if self._seen is not None and self._is_duplicate(record):
+            self.counts["dropped_duplicate"] += 1
+            return None
+        self.counts["records_out"] += 1
+        return record
+
+    def _normalise(self, text: str) -> str:
+        cleaning = self.spec.cleaning
+        if cleaning.nfkc:
+            normal = unicodedata.normalize("NFKC", text)
+            if normal != text:
+                self.counts["nfkc_changed"] += 1
+            text = normal
+        if cleaning.whitespace:
+            collapsed = _SPACES.sub(" ", text).strip()
+            if collapsed != text:
+                self.counts["whitespace_changed"] += 1
+            text = collapsed
+        if cleaning.lowercase:
+            text = text.lower()
+        return text
+
+    def _is_duplicate(self, record: dict[str, Any]) -> bool:
+        assert self._seen is not None
+        canonical = json.dumps(record, sort_keys=True, ensure_ascii=False)
+        if self.spec.cleaning.dedupe == "normalized":
+            canonical = _SPACES.sub(" ", unicodedata.normalize("NFKC", canonical).casefold())
+        digest = hashlib.blake2b(canonical.encode(), key=self._key, digest_size=8).digest()
+        cursor = self._seen.execute("INSERT OR IGNORE INTO seen VALUES (?)", (digest,))
+        return cursor.rowcount == 0
+
+    def close(self) -> None:
+        if self._seen is not None:
+            self._seen.close()
+            self._seen = None
+            self._seen_path.unlink(missing_ok=True)

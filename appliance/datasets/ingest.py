@@ -1,0 +1,212 @@
+"""Ingest: parse -> clean -> redact -> encrypt -> register, streamed end to end.
+
+The plaintext of a record exists only in memory between parsing and encryption (DESIGN.md). The
+vault writer commits the encrypted object only when the whole input was read without error, and
+the dataset row is inserted only after that, so a rejected upload leaves nothing behind
+(invariant 6). Redaction runs in a process pool over all cores for large inputs; batches are
+consumed in order so the stored dataset keeps the input's order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import get_context
+from typing import IO, TYPE_CHECKING, Any
+
+from tqdm import tqdm
+
+from appliance.datasets.clean import Cleaner
+from appliance.datasets.parse import Format, read_records
+from appliance.datasets.redact import RedactionJob, merge_reports, redact_batch, start_worker
+from appliance.datasets.spec import DatasetSpec, del_path
+from appliance.db import transaction
+from appliance.errors import InvalidInput
+from appliance.gate import Principal, authorize
+
+if TYPE_CHECKING:
+    from appliance.context import Context
+
+BATCH = 64
+#: Inputs smaller than this are redacted in-process: starting workers costs more than it saves.
+PARALLEL_MIN_BYTES = 4 * 1024 * 1024
+STATE_PENDING = "PENDING_REVIEW"
+
+
+@dataclass
+class IngestResult:
+    dataset_id: str
+    rows: int
+    content_hash: str
+    report: dict[str, Any]
+
+
+def new_dataset_id() -> str:
+    return "ds_" + secrets.token_hex(6)
+
+
+def ingest_stream(
+    ctx: Context,
+    principal: Principal,
+    stream: IO[bytes],
+    *,
+    name: str,
+    source_name: str,
+    fmt: Format,
+    spec: DatasetSpec,
+    total_bytes: int | None = None,
+    progress: bool = False,
+    workers: int | None = None,
+) -> IngestResult:
+    """Store one input as a new PENDING_REVIEW dataset, or raise and store nothing."""
+    if not name.strip() or len(name) > 200:
+        raise InvalidInput("dataset name must be 1-200 characters")
+    dataset_id = new_dataset_id()
+    resource = {"type": "dataset", "id": dataset_id, "classification": spec.classification,
+                "uploaded_by": principal.name}
+    authorize(ctx, principal, "dataset.ingest", resource, "ingest",
+              {"format": fmt, "task": spec.task})
+    pseudonym_key = secrets.token_bytes(32)
+    job = RedactionJob(ctx.settings.model_dump(mode="json"), spec.model_dump(), pseudonym_key)
+    cleaner = Cleaner(spec, ctx.settings.path("tmp"))
+    bar = tqdm(total=total_bytes, unit="B", unit_scale=True, desc=f"ingest {name}",
+               disable=not progress, leave=False)
+    try:
+        records = _cleaned(read_records(_counting(stream, bar), source_name, fmt,
+                                        ctx.settings.max_record_bytes), cleaner, spec)
+        parallel = (workers or os.cpu_count() or 1) > 1 and (total_bytes or 0) >= PARALLEL_MIN_BYTES
+        if job.uses_pseudonyms():
+            parallel = False  # pseudonym numbers are assigned in order of first appearance
+        stored = _store(ctx, job, _batches(records), workers if parallel else 0)
+    finally:
+        bar.close()
+        cleaner.close()
+    object_id, rows, content_hash, redaction = stored
+    report = {"dataset_id": dataset_id, "rows": rows, "cleaning": dict(cleaner.counts),
+              **redaction}
+    try:
+        report_id = ctx.vault.put("report", [json.dumps(report, sort_keys=True).encode()])
+        ctx.vault.put("pseudonym-key", [pseudonym_key])
+        _register(ctx, principal, dataset_id, name, fmt, spec, rows, content_hash, object_id,
+                  report_id)
+    except BaseException:
+        ctx.vault.shred(object_id)
+        raise
+    ctx.audit.append(
+        actor=principal.name, role=principal.role, action="dataset.stored",
+        resource=f"dataset:{dataset_id}", purpose="ingest", decision="allow", reasons=[],
+        policy_hash=ctx.policy.policy_hash,
+        details={"object_id": object_id, "rows": rows, "content_hash": content_hash},
+    )
+    return IngestResult(dataset_id, rows, content_hash, report)
+
+
+def _counting(stream: IO[bytes], bar: tqdm) -> IO[bytes]:
+    """Wrap the input so the progress bar advances by bytes read."""
+
+    class _Counted:
+        def readline(self, size: int = -1) -> bytes:
+            line = stream.readline(size)
+            bar.update(len(line))
+            return line
+
+        def read(self, size: int = -1) -> bytes:
+            data = stream.read(size)
+            bar.update(len(data))
+            return data
+
+        def read1(self, size: int = -1) -> bytes:
+            return self.read(size)
+
+        def readable(self) -> bool:
+            return True
+
+        def __getattr__(self, item: str) -> Any:
+            return getattr(stream, item)
+
+    return _Counted()  # type: ignore[return-value]
+
+
+def _cleaned(
+    records: Iterable[tuple[int, dict[str, Any]]], cleaner: Cleaner, spec: DatasetSpec
+) -> Iterator[dict[str, Any]]:
+    for _, record in records:
+        for field in spec.drop_fields:
+            del_path(record, field)
+        cleaned = cleaner.clean(record)
+        if cleaned is not None:
+            yield cleaned
+
+
+def _batches(records: Iterable[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    batch: list[dict[str, Any]] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) >= BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _store(
+    ctx: Context, job: RedactionJob, batches: Iterable[list[dict[str, Any]]], workers: int | None
+) -> tuple[str, int, str, dict[str, Any]]:
+    hasher = hashlib.sha256()
+    rows = 0
+    reports: list[dict[str, Any]] = []
+    with ctx.vault.writer("dataset") as writer:
+        for redacted, report in _redacted(job, batches, workers):
+            reports.append(report)
+            for record in redacted:
+                line = json.dumps(record, ensure_ascii=False, sort_keys=True).encode() + b"\n"
+                hasher.update(line)
+                writer.write(line)
+                rows += 1
+        if rows == 0:
+            raise InvalidInput("no records are left after cleaning and redaction")
+        object_id = writer.object_id
+    return object_id, rows, hasher.hexdigest(), merge_reports(reports)
+
+
+def _redacted(
+    job: RedactionJob, batches: Iterable[list[dict[str, Any]]], workers: int | None
+) -> Iterator[tuple[list[dict[str, Any]], dict[str, Any]]]:
+    if not workers:
+        for batch in batches:
+            yield redact_batch(job, batch)
+        return
+    context = get_context("spawn")  # never fork a process that may hold torch threads
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=start_worker,
+                             initargs=(job,)) as pool:
+        window: list[Future[tuple[list[dict[str, Any]], dict[str, Any]]]] = []
+        for batch in batches:
+            window.append(pool.submit(redact_batch, None, batch))
+            if len(window) >= workers * 3:
+                yield window.pop(0).result()
+        for future in window:
+            yield future.result()
+
+
+def _register(
+    ctx: Context, principal: Principal, dataset_id: str, name: str, fmt: str, spec: DatasetSpec,
+    rows: int, content_hash: str, object_id: str, report_id: str,
+) -> None:
+    now = ctx.now()
+    with transaction(ctx.conn):
+        ctx.conn.execute(
+            "INSERT INTO datasets(dataset_id, name, state, task, spec, classification,"
+            " source_format, row_count, content_hash, object_id, report_object_id, uploaded_by,"
+            " created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (dataset_id, name, STATE_PENDING, spec.task, spec.model_dump_json(),
+             spec.classification, fmt, rows, content_hash, object_id, report_id,
+             principal.name, now, now),
+        )
+
+
+__all__ = ["IngestResult", "ingest_stream", "new_dataset_id"]

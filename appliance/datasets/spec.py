@@ -1,0 +1,138 @@
+"""What an ingest does with each field: the dataset spec.
+
+A spec maps fields (dotted paths into nested JSON) to roles: free text to redact, labels or ids to
+keep, fields to drop; it names the task shape and the cleaning steps. It comes from a TOML/YAML
+file or from CLI flags, and is validated before the first record is read.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError, model_validator
+
+from appliance.errors import InvalidInput
+
+Task = Literal["raw", "classification", "sft"]
+Operator = Literal["placeholder", "mask", "pseudonym", "drop_record"]
+CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
+
+
+class CleaningSpec(BaseModel):
+    """Cleaning steps, each counted in the redaction report."""
+
+    nfkc: bool = Field(True, description="Unicode NFKC normalisation of text fields.")
+    whitespace: bool = Field(True, description="Collapse runs of whitespace, strip ends.")
+    missing: Literal["drop", "fill"] = Field(
+        "drop", description="A record missing a required field: drop it, or fill with ''."
+    )
+    dedupe: Literal["none", "exact", "normalized"] = Field(
+        "normalized", description="Drop duplicate records (normalized: case and spacing folded)."
+    )
+    lowercase: bool = Field(False, description="Lower-case text fields.")
+    max_chars: int = Field(20_000, gt=0, description="Longest text field, in characters.")
+    over_length: Literal["reject", "truncate"] = Field(
+        "reject", description="A text field over max_chars: drop the record, or truncate it."
+    )
+
+
+class DatasetSpec(BaseModel):
+    """Field roles, task shape and cleaning for one ingest."""
+
+    task: Task = "raw"
+    text_field: str | None = None
+    label_field: str | None = None
+    prompt_field: str | None = None
+    response_field: str | None = None
+    redact_fields: list[str] = Field(default_factory=list)
+    keep_fields: list[str] = Field(default_factory=list)
+    drop_fields: list[str] = Field(default_factory=list)
+    operators: dict[str, Operator] = Field(
+        default_factory=dict, description="Entity type -> operator; default 'placeholder'."
+    )
+    field_operators: dict[str, dict[str, Operator]] = Field(
+        default_factory=dict, description="Per-field overrides of `operators`."
+    )
+    default_operator: Operator = "placeholder"
+    redact: bool = Field(True, description="Run PII redaction on the text fields.")
+    classification: str = Field("internal", description="public|internal|confidential|restricted")
+    cleaning: CleaningSpec = Field(default_factory=CleaningSpec)
+
+    @model_validator(mode="after")
+    def _check_task_fields(self) -> DatasetSpec:
+        if self.task == "classification" and not (self.text_field and self.label_field):
+            raise ValueError("task 'classification' needs --text-field and --label-field")
+        if self.task == "sft" and not (self.prompt_field and self.response_field):
+            raise ValueError("task 'sft' needs --prompt-field and --response-field")
+        if self.classification not in CLASSIFICATIONS:
+            raise ValueError(f"classification must be one of {', '.join(CLASSIFICATIONS)}")
+        overlap = set(self.drop_fields) & (set(self.text_fields()) | set(self.keep_fields))
+        if overlap:
+            raise ValueError(f"fields both dropped and used: {', '.join(sorted(overlap))}")
+        return self
+
+    def text_fields(self) -> list[str]:
+        """Free-text fields: cleaned and redacted."""
+        fields = [self.text_field, self.prompt_field, self.response_field, *self.redact_fields]
+        return list(dict.fromkeys(f for f in fields if f))
+
+    def required_fields(self) -> list[str]:
+        fields = [self.text_field, self.label_field, self.prompt_field, self.response_field]
+        return [f for f in fields if f]
+
+    def operator_for(self, field: str) -> dict[str, Operator]:
+        return {**self.operators, **self.field_operators.get(field, {})}
+
+
+def parse_spec(data: dict[str, Any]) -> DatasetSpec:
+    try:
+        return DatasetSpec.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'spec'}: {e['msg']}" for e in exc.errors()
+        )
+        raise InvalidInput(f"invalid dataset spec: {problems}") from None
+
+
+def load_spec_file(path: Path) -> dict[str, Any]:
+    """Read a TOML or YAML spec file into a dict (validated by :func:`parse_spec`)."""
+    try:
+        text = path.read_text("utf-8")
+        data = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        raise InvalidInput(f"{path}: cannot read dataset spec: {exc}") from None
+    if not isinstance(data, dict):
+        raise InvalidInput(f"{path}: a dataset spec must be a mapping")
+    return data
+
+
+def get_path(record: dict[str, Any], path: str) -> Any:
+    """Look up a dotted path (``customer.address.city``); None when absent."""
+    node: Any = record
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def set_path(record: dict[str, Any], path: str, value: Any) -> None:
+    parts = path.split(".")
+    node = record
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+
+
+def del_path(record: dict[str, Any], path: str) -> None:
+    parts = path.split(".")
+    node: Any = record
+    for part in parts[:-1]:
+        if not isinstance(node, dict) or part not in node:
+            return
+        node = node[part]
+    if isinstance(node, dict):
+        node.pop(parts[-1], None)
