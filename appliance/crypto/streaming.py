@@ -136,11 +136,6 @@ def derive_key_id(key: bytes) -> bytes:
     return derive_hkdf_sha256(key, None, _KEY_ID_INFO, KEY_ID_BYTES)
 
 
-def plaintext_size_limit(segment_size: int) -> int:
-    """The largest plaintext one stream can carry before its segment counter would wrap."""
-    return (segment_size - GCM_TAG_BYTES) * MAX_SEGMENTS - TINK_HEADER_BYTES
-
-
 def _check_parameters(key: bytes, segment_size: int) -> None:
     if len(key) != AES_KEY_BYTES:
         raise ValueError(f"a stream key must be {AES_KEY_BYTES} bytes, got {len(key)}")

@@ -456,9 +456,10 @@ class Vault:
         - the ciphertext of a shredded object whose deletion was interrupted: deleted.
         """
         removed = 0
-        for entry in os.scandir(self.tmp_dir):
-            match = _TMP_RE.fullmatch(entry.name)
-            if match and self._sweep_temp(Path(entry.path), match.group(1)):
+        with os.scandir(self.tmp_dir) as entries:
+            leftovers = [(Path(e.path), _TMP_RE.fullmatch(e.name)) for e in entries]
+        for path, match in leftovers:
+            if match and self._sweep_temp(path, match.group(1)):
                 removed += 1
         shredded = self._conn.execute(
             "SELECT object_id FROM objects WHERE wrapped_key IS NULL"
