@@ -48,6 +48,9 @@ class Settings(BaseSettings):
         "embedded", description="Embedded Rego engine (regopy), or an OPA server."
     )
     opa_url: str = Field("http://127.0.0.1:8181", description="OPA server, for backend 'opa'.")
+    policy_dir: Path | None = Field(
+        None, description="Rego policies and data; default: the policies/ shipped with the code."
+    )
     max_record_bytes: int = Field(1_000_000, gt=0, description="Largest single record accepted.")
     max_upload_bytes: int = Field(2 * 1024**3, gt=0, description="Largest upload accepted.")
     token_ttl_days: int = Field(90, gt=0, description="Lifetime of new API tokens.")
@@ -55,7 +58,7 @@ class Settings(BaseSettings):
         "bundled", description="Named-entity model for PERSON/LOCATION/ORGANIZATION."
     )
     ner_model_path: Path | None = Field(None, description="Local model for 'hf' or 'spacy'.")
-    segment_size: int = Field(1 << 20, description="Plaintext bytes per encrypted segment.")
+    segment_size: int = Field(1 << 20, description="Ciphertext bytes per encrypted segment (Tink).")
 
     def path(self, *parts: str) -> Path:
         return self.home.joinpath(*parts)
