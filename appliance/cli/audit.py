@@ -120,11 +120,11 @@ def cmd_log(args: argparse.Namespace) -> int:
               {k: str(v) for k, v in filters.items() if v is not None})
     events = ctx.audit.query(**filters, limit=args.limit, offset=args.offset)
     if args.json:
-        print_json([e.as_dict() if hasattr(e, "as_dict") else e for e in events])
+        print_json([e.as_dict() for e in events])
         return 0
     rows = []
     for event in events:
-        e = event.as_dict() if hasattr(event, "as_dict") else event
+        e = event.as_dict()
         rows.append((e["seq"], e["time"][:19], e["actor"], e["action"], e["resource"],
                      e["decision"], "; ".join(e["reasons"])[:60]))
     print_table(rows, ("SEQ", "TIME", "ACTOR", "ACTION", "RESOURCE", "DECISION", "REASONS"))

@@ -20,7 +20,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="appliance",
         description="Air-gapped appliance for regulated data: redact, encrypt, govern, fine-tune.",
     )
-    parser.add_argument("--home", help="home directory (default $APPLIANCE_HOME or ./var/appliance)")
+    parser.add_argument("--home",
+                        help="home directory (default $APPLIANCE_HOME or ./var/appliance)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in (admin, datasets, audit, pii, demo):
         module.register(commands)

@@ -101,7 +101,8 @@ def _read_csv(stream: IO[bytes], name: str, limit: int) -> Iterator[tuple[int, d
                 )
             yield number, dict(zip(header, row, strict=True))
     except UnicodeDecodeError as exc:
-        raise InvalidInput(f"{name}:{reader.line_num + 1}: invalid UTF-8 at byte {exc.start}") from None
+        raise InvalidInput(
+            f"{name}:{reader.line_num + 1}: invalid UTF-8 at byte {exc.start}") from None
     except csv.Error as exc:
         if "field larger than field limit" in str(exc):
             raise PayloadTooLarge(

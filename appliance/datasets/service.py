@@ -169,7 +169,7 @@ def sample_records(
     """The first ``n`` redacted records, for reviewers."""
     records = read_records(ctx, principal, dataset_id, purpose="review",
                            action="dataset.read_sample", details={"n": n})
-    out = []
+    out: list[dict[str, Any]] = []
     for record in records:
         if len(out) >= n:
             break

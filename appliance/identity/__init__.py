@@ -21,7 +21,7 @@ from appliance.errors import AuthenticationFailed, Conflict, InvalidInput, NotFo
 from appliance.gate import Principal, authorize
 
 ROLES = ("operator", "compliance", "auditor", "admin")
-TOKEN_PREFIX = "apl_"
+TOKEN_PREFIX = "apl_"  # noqa: S105  (a prefix, not a secret)
 _NAME = re.compile(r"^[a-z][a-z0-9_.-]{1,63}$")
 
 #: Local administration (``appliance user add`` on the appliance's own shell) acts as this.
@@ -63,7 +63,8 @@ def add_user(
 ) -> tuple[User, str]:
     """Create a user; returns the user and its token, which is never shown again."""
     if not _NAME.match(name):
-        raise InvalidInput(f"user name {name!r} must be 2-64 of a-z 0-9 _ . - starting with a letter")
+        raise InvalidInput(
+            f"user name {name!r} must be 2-64 of a-z 0-9 _ . - starting with a letter")
     if role not in ROLES:
         raise InvalidInput(f"role {role!r} is not one of {', '.join(ROLES)}")
     authorize(ctx, actor, "user.manage", {"type": "user", "id": name}, "administration",

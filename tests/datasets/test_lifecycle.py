@@ -77,7 +77,8 @@ def test_review_flow_and_separation_of_duties(ctx: Any, people: dict) -> None:
     with pytest.raises((Conflict, AccessDenied)):
         ds.approve_dataset(ctx, people["dmitri"], dataset_id)
     assert [r["id"] for r in ds.read_records(ctx, people["olivia"], dataset_id)] == list(range(20))
-    assert ds.revoke_dataset(ctx, people["carol"], dataset_id, "consent withdrawn").state == "REVOKED"
+    revoked = ds.revoke_dataset(ctx, people["carol"], dataset_id, "consent withdrawn")
+    assert revoked.state == "REVOKED"
     with pytest.raises(AccessDenied):
         list(ds.read_records(ctx, people["olivia"], dataset_id))
 

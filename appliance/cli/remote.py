@@ -1,0 +1,282 @@
+"""The CLI against a remote appliance: ``APPLIANCE_URL`` (and ``APPLIANCE_TOKEN``) set.
+
+:class:`RemoteClient` speaks the ``/v1`` API and returns what the service functions return
+(:class:`DatasetInfo`, :class:`IngestResult`, plain dicts for reports, samples and audit events),
+and raises the same :class:`ApplianceError` subclasses, rebuilt from the problem document with
+its reasons. So a command prints the same output and exits with the same code whether it ran
+locally or remotely. :class:`LocalBackend` offers the same methods over a local home, and
+:func:`backend` picks one of the two from the environment.
+
+TLS: ``https://`` URLs are verified against the system trust store, or against the CA bundle in
+``APPLIANCE_CA_BUNDLE`` (an appliance usually has a private CA).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Any, TextIO
+
+from appliance import errors
+from appliance.datasets import PENDING, DatasetInfo, DatasetSpec, IngestResult
+
+if TYPE_CHECKING:
+    import httpx
+
+    from appliance.context import Context
+    from appliance.gate import Principal
+
+CHUNK = 1 << 20
+#: Problem titles that name a more specific error than the status code alone.
+_BY_TITLE: dict[str, type[errors.ApplianceError]] = {
+    errors.AuditUnavailable.title: errors.AuditUnavailable,
+    errors.PolicyUnavailable.title: errors.PolicyUnavailable,
+    errors.IntegrityError.title: errors.IntegrityError,
+    errors.ConfigurationError.title: errors.ConfigurationError,
+}
+_BY_STATUS: dict[int, type[errors.ApplianceError]] = {
+    400: errors.InvalidInput, 401: errors.AuthenticationFailed, 403: errors.AccessDenied,
+    404: errors.NotFound, 409: errors.Conflict, 413: errors.PayloadTooLarge,
+    422: errors.InvalidInput, 429: errors.AuthenticationFailed, 503: errors.PolicyUnavailable,
+}
+
+
+class RemoteClient:
+    """The appliance's HTTP API, with the service layer's return types and errors."""
+
+    def __init__(self, url: str, token: str | None, *, ca_bundle: str | None = None,
+                 timeout: float = 600.0, transport: httpx.BaseTransport | None = None) -> None:
+        import httpx
+
+        self.url = url.rstrip("/")
+        headers = {"Accept": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout,
+                                  verify=ca_bundle or True, transport=transport,
+                                  follow_redirects=False, trust_env=False)
+
+    @classmethod
+    def from_env(cls, token: str | None = None) -> RemoteClient | None:
+        """A client when ``APPLIANCE_URL`` is set; None means: work on the local home."""
+        url = os.environ.get("APPLIANCE_URL")
+        if not url:
+            return None
+        return cls(url, token or os.environ.get("APPLIANCE_TOKEN"),
+                   ca_bundle=os.environ.get("APPLIANCE_CA_BUNDLE"))
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- datasets ---------------------------------------------------------------------------
+
+    def ingest_stream(self, stream: IO[bytes], *, name: str, fmt: str, spec: DatasetSpec,
+                      total_bytes: int | None = None) -> IngestResult:
+        """Upload a file, streamed; the server parses, redacts and encrypts it."""
+        headers = {"Content-Type": "text/csv" if fmt == "csv" else "application/x-ndjson"}
+        if total_bytes is not None:
+            headers["Content-Length"] = str(total_bytes)
+        params = {"name": name, "format": fmt,
+                  "spec": json.dumps(spec.model_dump(mode="json"), sort_keys=True)}
+        data = self._call("POST", "/v1/datasets", params=params, headers=headers,
+                          content=_chunks(stream))
+        return IngestResult(data["dataset_id"], data["rows"], data["content_hash"], {})
+
+    def list_datasets(self, state: str | None = None) -> list[DatasetInfo]:
+        params = {"state": state} if state else None
+        return [DatasetInfo(**d) for d in self._call("GET", "/v1/datasets", params=params)]
+
+    def show_dataset(self, dataset_id: str) -> DatasetInfo:
+        return DatasetInfo(**self._call("GET", f"/v1/datasets/{_seg(dataset_id)}"))
+
+    def get_report(self, dataset_id: str) -> dict[str, Any]:
+        report: dict[str, Any] = self._call("GET", f"/v1/datasets/{_seg(dataset_id)}/report")
+        return report
+
+    def sample_records(self, dataset_id: str, n: int = 10) -> list[dict[str, Any]]:
+        data = self._call("GET", f"/v1/datasets/{_seg(dataset_id)}/sample", params={"n": n})
+        return list(data["records"])
+
+    def review_dataset(self, verb: str, dataset_id: str, reason: str = "") -> DatasetInfo:
+        """``verb`` is approve, reject or revoke."""
+        if verb not in ("approve", "reject", "revoke"):
+            raise errors.InvalidInput(f"unknown review decision {verb!r}")
+        data = self._call("POST", f"/v1/datasets/{_seg(dataset_id)}/{verb}",
+                          json={"reason": reason})
+        return DatasetInfo(**data)
+
+    def approve_dataset(self, dataset_id: str, reason: str = "") -> DatasetInfo:
+        return self.review_dataset("approve", dataset_id, reason)
+
+    def reject_dataset(self, dataset_id: str, reason: str = "") -> DatasetInfo:
+        return self.review_dataset("reject", dataset_id, reason)
+
+    def revoke_dataset(self, dataset_id: str, reason: str = "") -> DatasetInfo:
+        return self.review_dataset("revoke", dataset_id, reason)
+
+    def delete_dataset(self, dataset_id: str) -> DatasetInfo:
+        return DatasetInfo(**self._call("DELETE", f"/v1/datasets/{_seg(dataset_id)}"))
+
+    # -- audit ------------------------------------------------------------------------------
+
+    def audit_query(self, *, limit: int | None = 100, offset: int = 0,
+                    **filters: Any) -> list[dict[str, Any]]:
+        """Events as dicts (``limit=None``: all of them, fetched a page at a time)."""
+        params = {k: (v.isoformat() if hasattr(v, "isoformat") else v)
+                  for k, v in filters.items() if v not in (None, "")}
+        events: list[dict[str, Any]] = []
+        while True:
+            page = 1000 if limit is None else min(1000, limit - len(events))
+            data = self._call("GET", "/v1/audit/events",
+                              params={**params, "limit": page, "offset": offset})
+            events.extend(data["events"])
+            if data["next_offset"] is None or (limit is not None and len(events) >= limit):
+                return events
+            offset = data["next_offset"]
+
+    def audit_verify(self) -> dict[str, Any]:
+        """The server's verification of its own log (an auditor can also verify a copy)."""
+        result: dict[str, Any] = self._call("GET", "/v1/audit/verify")
+        if not result.get("ok"):
+            raise errors.IntegrityError(str(result.get("detail", "audit log verification failed")))
+        return result
+
+    def audit_export(self, fmt: str, out: TextIO) -> None:
+        with self._http.stream("GET", "/v1/audit/export", params={"format": fmt}) as response:
+            if response.is_error:
+                response.read()
+                _raise(response)
+            for text in response.iter_text():
+                out.write(text)
+
+    # -- users ------------------------------------------------------------------------------
+
+    def list_users(self) -> list[dict[str, Any]]:
+        users: list[dict[str, Any]] = self._call("GET", "/v1/users")
+        return users
+
+    def add_user(self, name: str, role: str, ttl_days: int | None = None
+                 ) -> tuple[dict[str, Any], str]:
+        data = self._call("POST", "/v1/users", json={"name": name, "role": role,
+                                                     "ttl_days": ttl_days})
+        return data["user"], data["token"]
+
+    def revoke_user(self, name: str) -> dict[str, Any]:
+        user: dict[str, Any] = self._call("POST", f"/v1/users/{_seg(name)}/revoke")
+        return user
+
+    def rotate_token(self, name: str) -> str:
+        return str(self._call("POST", f"/v1/users/{_seg(name)}/token")["token"])
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        import httpx
+
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise errors.ApplianceError(f"cannot reach the appliance at {self.url}: {exc}"
+                                        ) from None
+        if response.is_error:
+            _raise(response)
+        return response.json()
+
+
+def _raise(response: httpx.Response) -> None:
+    """Rebuild the server's error: same class (so same exit code), message and reasons."""
+    try:
+        problem = response.json()
+    except ValueError:
+        problem = {}
+    if not isinstance(problem, dict):
+        problem = {}
+    title = str(problem.get("title", ""))
+    cls = _BY_TITLE.get(title) or _BY_STATUS.get(response.status_code, errors.ApplianceError)
+    detail = str(problem.get("detail") or f"HTTP {response.status_code} from the appliance")
+    reasons = [str(r) for r in problem.get("reasons", []) if isinstance(r, str)]
+    raise cls(detail, reasons=reasons)
+
+
+def _chunks(stream: IO[bytes]) -> Iterator[bytes]:
+    while chunk := stream.read(CHUNK):
+        yield chunk
+
+
+def _seg(value: str) -> str:
+    from urllib.parse import quote
+
+    return quote(value, safe="")
+
+
+@dataclass
+class LocalBackend:
+    """The same methods as :class:`RemoteClient`, on the local home, as the given user."""
+
+    ctx: Context
+    principal: Principal
+
+    def ingest_stream(self, stream: IO[bytes], *, name: str, fmt: str, spec: DatasetSpec,
+                      total_bytes: int | None = None, progress: bool = False) -> IngestResult:
+        from appliance import datasets as ds
+
+        return ds.ingest_stream(self.ctx, self.principal, stream, name=name, source_name=name,
+                                fmt=ds.detect_format(name, fmt), spec=spec,
+                                total_bytes=total_bytes, progress=progress)
+
+    def list_datasets(self, state: str | None = None) -> list[DatasetInfo]:
+        from appliance import datasets as ds
+
+        return ds.list_datasets(self.ctx, self.principal, state)
+
+    def show_dataset(self, dataset_id: str) -> DatasetInfo:
+        from appliance import datasets as ds
+
+        return ds.show_dataset(self.ctx, self.principal, dataset_id)
+
+    def get_report(self, dataset_id: str) -> dict[str, Any]:
+        from appliance import datasets as ds
+
+        return ds.get_report(self.ctx, self.principal, dataset_id)
+
+    def sample_records(self, dataset_id: str, n: int = 10) -> list[dict[str, Any]]:
+        from appliance import datasets as ds
+
+        return ds.sample_records(self.ctx, self.principal, dataset_id, n)
+
+    def review_dataset(self, verb: str, dataset_id: str, reason: str = "") -> DatasetInfo:
+        from appliance import datasets as ds
+
+        action = {"approve": ds.approve_dataset, "reject": ds.reject_dataset,
+                  "revoke": ds.revoke_dataset}[verb]
+        return action(self.ctx, self.principal, dataset_id, reason)
+
+    def delete_dataset(self, dataset_id: str) -> DatasetInfo:
+        from appliance import datasets as ds
+
+        return ds.delete_dataset(self.ctx, self.principal, dataset_id)
+
+    def audit_query(self, *, limit: int | None = 100, offset: int = 0,
+                    **filters: Any) -> list[dict[str, Any]]:
+        from appliance.api import auditing
+
+        return auditing.query(self.ctx, self.principal, auditing.Filters(**filters),
+                              limit=limit, offset=offset)  # type: ignore[arg-type]
+
+
+def backend(args: argparse.Namespace) -> RemoteClient | LocalBackend:
+    """Remote when ``APPLIANCE_URL`` is set, else the local home; both authenticate the caller."""
+    token = getattr(args, "token", None)
+    client = RemoteClient.from_env(token)
+    if client is not None:
+        return client
+    from appliance.cli.common import caller, context
+
+    ctx = context(args)
+    return LocalBackend(ctx, caller(ctx, args))
+
+
+__all__ = ["PENDING", "LocalBackend", "RemoteClient", "backend"]
