@@ -1,0 +1,74 @@
+"""The HTTP service: the ``/v1`` API, the web console, health and metrics, in one FastAPI app.
+
+The app opens one :class:`~appliance.api.runtime.ContextPool` for the process (one Context, a
+SQLite connection per in-flight request) and closes it after uvicorn has finished in-flight
+requests on shutdown. No route serves anything from outside the appliance: there is no Swagger UI
+(it loads from a CDN); the schema is at ``/openapi.json`` and the reference is docs/api.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+import appliance
+from appliance.api import metrics, problem, routes, web
+from appliance.api.ratelimit import FailureLimiter
+from appliance.api.runtime import ContextPool
+from appliance.api.security import SecurityHeadersMiddleware
+from appliance.api.web.sessions import SessionStore
+
+#: Uploads parse, redact and encrypt on worker threads; at most this many at once.
+UPLOAD_SLOTS = 4
+
+
+def create_app(home: str | Path | None = None, *, pool: ContextPool | None = None,
+               limiter: FailureLimiter | None = None, tls: bool = False) -> FastAPI:
+    """The ASGI app for a home (or for an already opened pool, in tests)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.pool = pool or ContextPool.open(home)
+        app.state.upload_slots = anyio.CapacityLimiter(UPLOAD_SLOTS)
+        try:
+            yield
+        finally:
+            app.state.pool.close()
+
+    app = FastAPI(title="Appliance API", version=appliance.__version__, lifespan=lifespan,
+                  docs_url=None, redoc_url=None, description=__doc__ or "")
+    app.state.limiter = limiter or FailureLimiter()
+    app.state.sessions = SessionStore()
+    app.state.metrics = metrics.RequestMetrics()
+    app.state.verification = web.audit.VerificationCache()
+    app.state.render_problem = web.console.render_problem
+    for error in problem.HANDLED:
+        app.add_exception_handler(error, problem.handle_error)
+    app.add_exception_handler(web.console.SignInRequired, web.console.sign_in_redirect)
+    for router in (*routes.ROUTERS, *web.ROUTERS):
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=web.STATIC), name="static")
+    app.add_middleware(SecurityHeadersMiddleware, tls=tls)
+    app.add_middleware(metrics.MetricsMiddleware, metrics=app.state.metrics)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's schema plus the problem document that every error response refers to."""
+    if app.openapi_schema is None:
+        from fastapi.openapi.utils import get_openapi
+
+        schema = get_openapi(title=app.title, version=app.version, description=app.description,
+                             routes=app.routes)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components["Problem"] = problem.Problem.model_json_schema(
+            ref_template="#/components/schemas/{model}")
+        app.openapi_schema = schema
+    return app.openapi_schema
