@@ -138,8 +138,10 @@ def render(request: Request, name: str, console: Console | None, *, status: int 
     if session is not None and session.flash:
         flash, session.flash = session.flash, []
     csrf = values.pop("csrf_override", None) or (session.csrf if session else "")
+    pages = {getattr(route, "path", "") for route in request.app.routes}
+    nav = [(href, label) for href, label in NAV.get(role or "", []) if href in pages]
     context = {"request": request, "console": console, "user": console.principal if console
-               else None, "nav": NAV.get(role or "", []), "csrf": csrf, "flash": flash,
+               else None, "nav": nav, "csrf": csrf, "flash": flash,
                "path": request.url.path, **values}
     return templates.TemplateResponse(request, name, context, status_code=status)
 

@@ -1,0 +1,146 @@
+"""The console in a real browser: sign-in, review-and-approve, and the audit viewer."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.api.conftest import LiveServer
+from tests.web.conftest import shot, sign_in
+
+pytestmark = pytest.mark.browser
+
+SAMPLE = Path(__file__).resolve().parents[2] / "appliance" / "demo" / "sample_tickets.jsonl"
+
+
+def upload_tickets(site: LiveServer, n: int = 60) -> str:
+    """The demo's support tickets, redacted for real, as olivia."""
+    lines = SAMPLE.read_bytes().splitlines(keepends=True)[:n]
+    response = site.client("olivia").post(
+        "/v1/datasets", content=b"".join(lines),
+        params={"name": "support-tickets.jsonl", "task": "classification",
+                "text_field": "text", "label_field": "category",
+                "keep_field": ["ticket_id", "channel"]})
+    assert response.status_code == 201, response.text
+    return str(response.json()["dataset_id"])
+
+
+def test_sign_in_and_sign_out(page: Any, site: LiveServer) -> None:
+    page.goto(f"{site.url}/review")
+    assert page.url.startswith(f"{site.url}/signin")
+    shot(page, "01-signin")
+
+    page.fill("#token", "apl_this-is-not-a-token")
+    page.click("button[type=submit]")
+    assert "authentication failed" in page.locator(".alert").inner_text()
+
+    page.fill("#token", site.tokens["carol"])
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{site.url}/review")  # back where the browser wanted to go
+    assert page.locator(".who-name").inner_text() == "carol"
+
+    cookies = {c["name"]: c for c in page.context.cookies()}
+    session = cookies["appliance_session"]
+    assert (session["httpOnly"], session["secure"], session["sameSite"]) == (True, True, "Strict")
+    assert site.tokens["carol"] not in json.dumps(list(cookies.values()))
+    assert page.evaluate("document.cookie") == ""  # scripts cannot read it
+    shot(page, "02-signed-in-review-queue")
+
+    page.click("text=Sign out")
+    page.wait_for_url(f"{site.url}/signin")
+    page.goto(f"{site.url}/review")
+    assert page.url.startswith(f"{site.url}/signin")  # the old session is gone
+
+
+def test_review_and_approve(page: Any, site: LiveServer) -> None:
+    dataset_id = upload_tickets(site)
+    sign_in(page, site, "carol")
+    page.wait_for_url(f"{site.url}/review")
+    page.click(f"a[href='/datasets/{dataset_id}']")
+    page.wait_for_url(f"{site.url}/datasets/{dataset_id}")
+    assert page.locator("svg.chart rect.chart-bar").count() > 0  # entity counts per field
+    assert "records_in" not in page.content()  # cleaning labels are humanised
+    assert page.locator("table.compact").inner_text().count("records in") == 1
+    shot(page, "03-dataset-redaction-report")
+
+    page.click("text=Read redacted sample")
+    page.wait_for_url(f"{site.url}/datasets/{dataset_id}/sample")
+    assert page.locator("table.records tbody tr").count() == 20
+    assert page.locator("mark").count() > 0  # placeholders such as <PERSON> highlighted
+    original = [json.loads(line)["text"] for line in SAMPLE.read_text("utf-8").splitlines()]
+    shown = page.locator("table.records").inner_text()
+    assert not any(text in shown for text in original[:20] if "@" in text)
+    shot(page, "04-redacted-sample")
+
+    page.click("text=Back to dataset")
+    page.fill("#reason", "Names, e-mail addresses and card numbers are redacted; fit for training.")
+    page.click("button[value=approve]")
+    page.wait_for_url(f"{site.url}/datasets/{dataset_id}")
+    assert "is now APPROVED" in page.locator(".flash").inner_text()
+    assert page.locator(".badge.big").inner_text() == "APPROVED"
+    shot(page, "05-dataset-approved")
+    state = site.client("carol").get(f"/v1/datasets/{dataset_id}").json()
+    assert (state["state"], state["approvals"]) == ("APPROVED", ["carol"])
+
+
+def test_operator_is_refused_approval_with_reasons(page: Any, site: LiveServer) -> None:
+    dataset_id = site.dataset("olivia")
+    sign_in(page, site, "olivia")
+    page.goto(f"{site.url}/datasets/{dataset_id}")
+    assert page.locator("button[value=approve]").count() == 0  # not offered...
+    # ...and refused when forced, with the policy's reasons, as a page.
+    csrf = page.locator("input[name=csrf_token]").first.get_attribute("value")
+    page.evaluate("""([url, csrf]) => {
+        const f = document.createElement('form'); f.method = 'post'; f.action = url;
+        for (const [k, v] of [['csrf_token', csrf], ['decision', 'approve'], ['reason', 'mine']]) {
+            const i = document.createElement('input'); i.name = k; i.value = v; f.appendChild(i);
+        }
+        document.body.appendChild(f); f.submit(); }""",
+                  [f"/datasets/{dataset_id}/review", csrf])
+    page.wait_for_load_state("domcontentloaded")
+    assert page.locator("h1").inner_text() == "Access denied"
+    assert "role:" in page.locator("ul.reasons").inner_text()
+    shot(page, "06-access-denied")
+
+
+def test_audit_viewer(page: Any, site: LiveServer) -> None:
+    upload_tickets(site, 10)
+    sign_in(page, site, "audra")
+    page.wait_for_url(f"{site.url}/audit")
+    assert "Chain verified." in page.locator(".verify").inner_text()
+    assert page.locator("table.audit tbody tr").count() > 0
+    shot(page, "07-audit-log")
+
+    page.fill("#actor", "olivia")
+    page.select_option("#decision", "allow")
+    page.click("text=Apply")
+    page.wait_for_url("**/audit?*actor=olivia*")
+    actors = page.locator("table.audit tbody tr td:nth-child(3)").all_inner_texts()
+    assert actors and all(a.startswith("olivia") for a in actors)
+    shot(page, "08-audit-log-filtered")
+
+    page.click("text=Verify now")
+    page.wait_for_url(f"{site.url}/audit")
+    assert "Verified:" in page.locator(".flash").inner_text()
+
+    with page.expect_download() as download:
+        page.click("text=Download CSV")
+    text = Path(download.value.path()).read_text("utf-8")
+    assert text.splitlines()[0].startswith("seq,") and "audit.read" in text
+
+
+def test_audit_paging(page: Any, site: LiveServer) -> None:
+    for _ in range(3):
+        site.client("audra").get("/v1/audit/events")  # make sure there are > 50 events
+    for _ in range(30):
+        site.client("olivia").get("/v1/datasets")
+    sign_in(page, site, "audra")
+    page.click("text=Next page")
+    page.wait_for_url("**/audit?page=2")
+    first_seq = int(page.locator("table.audit tbody tr td").first.inner_text())
+    assert first_seq > 50
+    page.click("text=Previous page")
+    page.wait_for_url("**/audit?page=1")

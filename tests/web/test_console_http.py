@@ -1,0 +1,150 @@
+"""Console sessions and forms over plain HTTP (no visitor needed): cookies, CSRF, redirects.
+
+httpx, like a browser on a non-loopback host, keeps Secure cookies to https; these tests carry
+the session cookie by hand.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.api.conftest import LiveServer
+
+COOKIE = "appliance_session"
+
+
+class Visitor:
+    """A minimal cookie-carrying client for one console session."""
+
+    def __init__(self, site: LiveServer) -> None:
+        self.http = httpx.Client(base_url=site.url, follow_redirects=False, trust_env=False,
+                                 headers={"Accept": "text/html"})
+        self.sid: str | None = None
+        self.csrf = ""
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = {"Cookie": f"{COOKIE}={self.sid}"} if self.sid else {}
+        response = self.http.request(method, path, headers=headers, **kwargs)
+        self.http.cookies.clear()
+        if COOKIE in response.cookies:
+            self.sid = response.cookies[COOKIE]
+        found = re.search(r'name="csrf_token" value="([^"]+)"', response.text)
+        if found:
+            self.csrf = found.group(1)
+        return response
+
+    def sign_in(self, token: str, next_path: str = "/") -> httpx.Response:
+        self.request("GET", "/signin")
+        return self.request("POST", "/signin", data={"token": token, "csrf_token": self.csrf,
+                                                     "next": next_path})
+
+
+@pytest.fixture
+def visitor(site: LiveServer) -> Visitor:
+    return Visitor(site)
+
+
+def test_sign_in_replaces_the_session_id_and_never_stores_the_token(
+    site: LiveServer, visitor: Visitor
+) -> None:
+    visitor.request("GET", "/signin")
+    before = visitor.sid
+    signed_in = visitor.request("POST", "/signin", data={
+        "token": site.tokens["carol"], "csrf_token": visitor.csrf, "next": "/"})
+    assert signed_in.status_code == 303 and signed_in.headers["location"] == "/review"
+    assert visitor.sid and visitor.sid != before  # no session fixation
+    cookie = signed_in.headers["set-cookie"]
+    for flag in ("HttpOnly", "Secure", "SameSite=strict", "Path=/"):
+        assert flag in cookie
+    assert site.tokens["carol"] not in cookie
+    assert visitor.request("GET", "/review").status_code == 200
+    stale = Visitor(site)
+    stale.sid = before
+    assert stale.request("GET", "/review").status_code == 303  # the pre-sign-in id is dead
+
+
+def test_forms_without_the_csrf_token_are_refused(site: LiveServer, visitor: Visitor) -> None:
+    dataset_id = site.dataset("olivia")
+    visitor.sign_in(site.tokens["carol"])
+    visitor.request("GET", f"/datasets/{dataset_id}")
+    for token in ("", "forged"):
+        refused = visitor.request("POST", f"/datasets/{dataset_id}/review", data={
+            "decision": "approve", "reason": "ok", "csrf_token": token})
+        assert refused.status_code == 403 and "Form rejected" in refused.text
+    assert site.client("carol").get(f"/v1/datasets/{dataset_id}").json()["state"] == \
+        "PENDING_REVIEW"
+    ok = visitor.request("POST", f"/datasets/{dataset_id}/review", data={
+        "decision": "approve", "reason": "ok", "csrf_token": visitor.csrf})
+    assert ok.status_code == 303
+
+
+def test_sign_in_form_needs_its_csrf_token(site: LiveServer, visitor: Visitor) -> None:
+    visitor.request("GET", "/signin")
+    refused = visitor.request("POST", "/signin", data={"token": site.tokens["carol"],
+                                                       "csrf_token": "nope"})
+    assert refused.status_code == 403
+
+
+@pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/", "\\\\evil"])
+def test_sign_in_never_redirects_off_site(site: LiveServer, visitor: Visitor,
+                                          target: str) -> None:
+    response = visitor.sign_in(site.tokens["audra"], target)
+    assert response.status_code == 303 and response.headers["location"] == "/"
+
+
+def test_revoking_a_user_ends_their_console_session(site: LiveServer, visitor: Visitor) -> None:
+    token = site.client("adam").post("/v1/users", json={"name": "short.lived",
+                                                        "role": "auditor"}).json()["token"]
+    visitor.sign_in(token)
+    assert visitor.request("GET", "/audit").status_code == 200
+    site.client("adam").post("/v1/users/short.lived/revoke")
+    assert visitor.request("GET", "/audit").status_code == 303
+
+
+def test_sign_out_needs_csrf_and_ends_the_session(site: LiveServer, visitor: Visitor) -> None:
+    visitor.sign_in(site.tokens["audra"])
+    visitor.request("GET", "/audit")
+    assert visitor.request("POST", "/signout", data={"csrf_token": "x"}).status_code == 403
+    out = visitor.request("POST", "/signout", data={"csrf_token": visitor.csrf})
+    assert out.status_code == 303 and out.headers["location"] == "/signin"
+    assert visitor.request("GET", "/audit").status_code == 303
+
+
+def test_pages_carry_a_strict_content_security_policy(site: LiveServer,
+                                                      visitor: Visitor) -> None:
+    page = visitor.request("GET", "/signin")
+    csp = page.headers["content-security-policy"]
+    assert "default-src 'none'" in csp and "script-src 'self'" in csp and "unsafe" not in csp
+    assert page.headers["cache-control"] == "no-store"
+    assert page.headers["x-frame-options"] == "DENY"
+    for asset in re.findall(r'(?:href|src)="(/static/[^"]+)"', page.text):
+        assert visitor.request("GET", asset).status_code == 200
+    assert not re.search(r'(?:href|src)="(?:https?:)?//', page.text)
+
+
+def test_console_denials_render_as_pages_with_reasons(site: LiveServer,
+                                                      visitor: Visitor) -> None:
+    visitor.sign_in(site.tokens["olivia"])
+    denied = visitor.request("GET", "/audit")
+    assert denied.status_code == 403
+    assert denied.headers["content-type"].startswith("text/html")
+    assert "Access denied" in denied.text and "role: operator may not audit.read" in denied.text
+
+
+def test_every_console_page_renders_for_its_role(site: LiveServer) -> None:
+    dataset_id = site.dataset("olivia")
+    pages = {"carol": ["/review", "/datasets", f"/datasets/{dataset_id}",
+                       f"/datasets/{dataset_id}/sample", "/audit"],
+             "olivia": ["/datasets", f"/datasets/{dataset_id}"],
+             "audra": ["/audit", "/datasets", f"/datasets/{dataset_id}", "/audit?page=2"],
+             "adam": ["/users"]}
+    for who, paths in pages.items():
+        visitor = Visitor(site)
+        visitor.sign_in(site.tokens[who])
+        for path in paths:
+            response = visitor.request("GET", path)
+            assert response.status_code == 200, (who, path, response.text[:300])
