@@ -71,6 +71,10 @@ out="${out:-$source_dir/dist/$name.tar}"
 mkdir -p "$(dirname "$out")"
 out="$(realpath "$out")"
 
+# One timestamp for everything built here (the appliance wheel, the tarball): reproducible builds.
+SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-$(git -C "$source_dir" log -1 --format=%ct 2>/dev/null || date +%s)}"
+export SOURCE_DATE_EPOCH
+
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 bundle="$work/$name"
@@ -157,8 +161,7 @@ PY
 
 echo "== packing $out"
 # Fixed order, owners and times: the same inputs give the same tarball (and the same digest).
-mtime="${SOURCE_DATE_EPOCH:-$(git -C "$source_dir" log -1 --format=%ct 2>/dev/null || date +%s)}"
-tar -C "$work" --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$mtime" \
+tar -C "$work" --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$SOURCE_DATE_EPOCH" \
     --mode='u+rwX,go+rX,go-w' -cf "$out" "$name"
 (cd "$(dirname "$out")" && sha256sum "$(basename "$out")" >"$(basename "$out").sha256")
 rm -f "$out.sig"
