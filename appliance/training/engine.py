@@ -1,0 +1,753 @@
+"""The ML core: records in memory -> a trained model's weights as bytes, with its metrics.
+
+Independent of the vault and the job table: records come in as Python objects, checkpoints and
+weights go out as bytes through :class:`TrainHooks`. The job layer (:mod:`.worker`) feeds it from
+the gate and stores what it returns in the vault; tests feed it directly.
+
+Flow: examples -> deterministic split per dataset (stratified for classification) -> multi-task
+mix -> recipe -> token features -> transformers ``Trainer`` (+ peft) -> best validation epoch ->
+validation and test metrics -> safetensors bytes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import platform
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from appliance.errors import InvalidInput
+from appliance.training import checkpoint
+from appliance.training.config import JobConfig
+from appliance.training.data import (
+    FeatureDataset,
+    PaddingCollator,
+    Split,
+    mix_by_weight,
+    percentile,
+    sorted_by_length,
+    split_indices,
+)
+from appliance.training.modeling import (
+    ModelSpec,
+    build_model,
+    detect_pooling,
+    load_tokenizer,
+    lora_targets,
+    weights_to_bytes,
+)
+from appliance.training.recipe import BaseFacts, DataStats, Recipe, choose_recipe, plan_epochs
+from appliance.training.tasks import Task, get_task
+from appliance.training.trainer import (
+    CANCELLED,
+    ApplianceTrainer,
+    GroupedLengthSampler,
+    JobCallback,
+    TrainHooks,
+    load_trainable_weights,
+    trainable_weights,
+)
+
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".pkl", ".npz")
+
+
+@dataclass(frozen=True)
+class DatasetInput:
+    """One dataset's records, already decrypted in memory by the gate."""
+
+    dataset_id: str
+    name: str
+    content_hash: str
+    records: Sequence[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class BaseModel:
+    """A registered base model: a local directory and the SHA-256 it was registered with."""
+
+    name: str
+    path: Path
+    sha256: str
+
+
+@dataclass
+class Outcome:
+    """What a run produced. ``weights`` is None unless it succeeded."""
+
+    status: str  # "succeeded" | "cancelled" | "stopped"
+    reason: str | None = None
+    weights: bytes | None = None
+    spec: ModelSpec | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    recipe: dict[str, Any] = field(default_factory=dict)
+    split: dict[str, Any] = field(default_factory=dict)
+    duration_s: float = 0.0
+    hardware: dict[str, Any] = field(default_factory=dict)
+    trials: list[dict[str, Any]] | None = None
+
+
+@dataclass
+class Prepared:
+    task: Task
+    tokenizer: Any
+    train: list[dict[str, Any]]
+    validation: list[dict[str, Any]]
+    test: list[dict[str, Any]]
+    labels: list[str]
+    tags: list[str]
+    split: dict[str, Any]
+    stats: DataStats
+    base: BaseFacts
+    pooling: str | None
+
+
+@dataclass
+class Fit:
+    model: nn.Module
+    trainer: ApplianceTrainer
+    callback: JobCallback
+    recipe: Recipe
+    spec: ModelSpec
+
+
+def run_training(
+    config: JobConfig,
+    datasets: Sequence[DatasetInput],
+    base: BaseModel,
+    hooks: TrainHooks | None = None,
+    resume: bytes | None = None,
+    scratch_dir: Path | None = None,
+) -> Outcome:
+    """Train (or search) as ``config`` says; resume from checkpoint bytes when given."""
+    hooks = hooks or TrainHooks()
+    started = time.monotonic()
+    device, precision = resolve_device(config)
+    prepared = prepare(config, datasets, base, hooks)
+    state = checkpoint.from_bytes(resume) if resume is not None else None
+    if state is not None and state.get("split_sha256") != prepared.split["sha256"]:
+        raise InvalidInput("the datasets changed since the checkpoint was taken; cannot resume")
+    recipe = (
+        Recipe.from_dict(json.loads(state.get("search_recipe") or state["recipe"]))
+        if state is not None
+        else choose_recipe(
+            config,
+            prepared.task.model_kind,
+            prepared.base,
+            prepared.stats,
+            device,
+            precision,
+            lora_targets(prepared.base.model_type),
+            prepared.pooling,
+        )
+    )
+    for note in recipe.notes:
+        hooks.log(f"recipe: {note}")
+    scratch = Path(tempfile.mkdtemp(prefix="trainer-", dir=scratch_dir))
+    try:
+        if config.kind == "search":
+            outcome = _search(config, prepared, base, recipe, hooks, state, scratch)
+        else:
+            outcome = _train_once(config, prepared, base, recipe, hooks, state, scratch)
+    finally:
+        _remove_scratch(scratch)
+    outcome.split = prepared.split
+    outcome.duration_s = round(time.monotonic() - started, 2)
+    outcome.hardware = hardware_facts(device, precision)
+    return outcome
+
+
+def _train_once(
+    config: JobConfig,
+    prepared: Prepared,
+    base: BaseModel,
+    recipe: Recipe,
+    hooks: TrainHooks,
+    state: dict[str, Any] | None,
+    scratch: Path,
+) -> Outcome:
+    digest = prepared.split["sha256"]
+    fit = fit_model(
+        prepared, base, recipe, _with_extra(hooks, lambda: {"split_sha256": digest}), state, scratch
+    )
+    if fit.callback.stop_reason is not None:
+        status = "cancelled" if fit.callback.stop_reason == CANCELLED else "stopped"
+        return Outcome(status=status, reason=fit.callback.stop_reason, recipe=fit.recipe.as_dict())
+    metrics = final_metrics(fit, prepared, hooks)
+    weights = weights_to_bytes(fit.model, fit.spec)
+    return Outcome(
+        status="succeeded",
+        weights=weights,
+        spec=fit.spec,
+        metrics=metrics,
+        recipe=fit.recipe.as_dict(),
+    )
+
+
+def _search(
+    config: JobConfig,
+    prepared: Prepared,
+    base: BaseModel,
+    recipe: Recipe,
+    hooks: TrainHooks,
+    state: dict[str, Any] | None,
+    scratch: Path,
+) -> Outcome:
+    """A small grid; each trial is judged on validation, and only the winner sees the test."""
+    grid = search_grid(config, recipe)
+    progress = _SearchProgress()
+    if state is not None and "search" in state:
+        progress.load(state["search"])
+    task = prepared.task
+    metric = f"validation_{task.selection_metric}"
+
+    def extra() -> dict[str, Any]:
+        return {
+            "split_sha256": prepared.split["sha256"],
+            "search_recipe": json.dumps(recipe.as_dict()),
+            "search": progress.state_dict(),
+        }
+
+    start = progress.index
+    for index in range(start, len(grid)):
+        progress.index = index
+        trial_recipe = grid[index]
+        rank = (trial_recipe.lora or {}).get("r", "-")
+        hooks.log(
+            f"trial {index + 1}/{len(grid)}: lr {trial_recipe.learning_rate:g}, "
+            f"epochs {trial_recipe.epochs:g}, lora r {rank}"
+        )
+        resuming = state is not None and index == start and "trainer_state" in state
+        phase = f"trial {index + 1}/{len(grid)}"
+        fit = fit_model(
+            prepared,
+            base,
+            trial_recipe,
+            _with_extra(hooks, extra),
+            state if resuming else None,
+            scratch,
+            phase=phase,
+        )
+        if fit.callback.stop_reason is not None:
+            status = "cancelled" if fit.callback.stop_reason == CANCELLED else "stopped"
+            return Outcome(
+                status=status,
+                reason=fit.callback.stop_reason,
+                recipe=recipe.as_dict(),
+                trials=progress.done,
+            )
+        score = evaluate_split(fit, prepared, prepared.validation, task.needs_predictions)
+        value = float(score[task.selection_metric])
+        progress.done.append(
+            {
+                "learning_rate": trial_recipe.learning_rate,
+                "epochs": trial_recipe.epochs,
+                "lora_r": (trial_recipe.lora or {}).get("r"),
+                metric: value,
+            }
+        )
+        hooks.log(f"trial {index + 1}: validation {task.selection_metric} {value:.4f}")
+        if progress.best_index < 0 or _better(
+            value, progress.done[progress.best_index][metric], task.greater_is_better
+        ):
+            progress.best_index, progress.best_weights = index, trainable_weights(fit.model)
+        del fit
+    progress.index = len(grid)
+    best = (progress.best_index, progress.best_weights)
+    assert best[1] is not None
+    winner = grid[best[0]]
+    hooks.log(f"best trial {best[0] + 1}: lr {winner.learning_rate:g}, epochs {winner.epochs:g}")
+    model, spec = _new_model(prepared, base, winner)
+    load_trainable_weights(model, best[1])
+    trainer = _make_trainer(model, prepared, winner, TrainHooks(), None, scratch, None)
+    fit = Fit(
+        model,
+        trainer,
+        JobCallback(TrainHooks(), task.selection_metric, task.greater_is_better, 1),
+        winner,
+        spec,
+    )
+    metrics = final_metrics(fit, prepared, hooks)
+    metrics["search"] = {"trials": progress.done, "best_trial": best[0]}
+    return Outcome(
+        status="succeeded",
+        weights=weights_to_bytes(model, spec),
+        spec=spec,
+        metrics=metrics,
+        recipe=winner.as_dict(),
+        trials=progress.done,
+    )
+
+
+@dataclass
+class _SearchProgress:
+    """Finished trials and the best weights so far: what a search checkpoint adds."""
+
+    index: int = 0
+    done: list[dict[str, Any]] = field(default_factory=list)
+    best_index: int = -1
+    best_weights: dict[str, torch.Tensor] | None = None
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "trials": json.dumps(self.done),
+            "best_index": self.best_index,
+            "best_weights": self.best_weights,
+        }
+
+    def load(self, saved: dict[str, Any]) -> None:
+        self.index, self.done = int(saved["index"]), json.loads(saved["trials"])
+        self.best_index, self.best_weights = int(saved["best_index"]), saved["best_weights"]
+
+
+def _better(value: float, than: float, greater_is_better: bool) -> bool:
+    return value > than if greater_is_better else value < than
+
+
+def search_grid(config: JobConfig, recipe: Recipe) -> list[Recipe]:
+    """Learning rates x epochs x LoRA ranks; defaults bracket the recipe's learning rate."""
+    lrs = config.search_learning_rates or [
+        recipe.learning_rate / 3,
+        recipe.learning_rate,
+        recipe.learning_rate * 2,
+    ]
+    epochs = config.search_epochs or [recipe.epochs]
+    ranks: list[int | None] = [*config.search_lora_ranks] if config.search_lora_ranks else [None]
+    if recipe.lora is None and any(r is not None for r in ranks):
+        raise InvalidInput("search_lora_ranks needs method 'lora'")
+    trials = list(itertools.product(lrs, epochs, ranks))
+    budget = recipe.time_budget_s / len(trials) if recipe.time_budget_s else None
+    grid = []
+    for lr, n_epochs, rank in trials:
+        lora = dict(recipe.lora) if recipe.lora else None
+        if lora is not None and rank is not None:
+            lora.update(r=rank, alpha=2.0 * rank)
+        head_lr = min(10 * lr, 5e-3) if recipe.head_learning_rate is not None else None
+        grid.append(
+            recipe.with_overrides(
+                learning_rate=lr,
+                head_learning_rate=head_lr,
+                epochs=float(n_epochs),
+                lora=lora,
+                time_budget_s=budget,
+                epochs_planned=recipe.epochs_planned and not config.search_epochs,
+                notes=[],
+            )
+        )
+    return grid
+
+
+# -- preparing data ------------------------------------------------------------------------------
+
+
+def prepare(
+    config: JobConfig, datasets: Sequence[DatasetInput], base: BaseModel, hooks: TrainHooks
+) -> Prepared:
+    task = get_task(config.task)
+    if len(datasets) != len(config.dataset_ids):
+        raise InvalidInput("the job names a different number of datasets than were read")
+    causal = task.model_kind == "causal"
+    tokenizer = load_tokenizer(base.path, causal=causal)
+    facts = base_facts(base)
+    tags = list(config.task_tags or [d.name for d in datasets]) if config.is_multitask else []
+    seed = config.split_seed if config.split_seed is not None else config.seed
+    parts, validation, test, records = [], [], [], {}
+    for i, dataset in enumerate(datasets):
+        examples = task.to_examples(dataset.records, config, tags[i] if tags else None)
+        if len(examples) < 3:
+            raise InvalidInput(
+                f"dataset {dataset.dataset_id} has {len(examples)} usable records; "
+                "training needs at least 3"
+            )
+        split = split_indices(
+            [task.stratify_key(e) for e in examples],
+            config.validation_fraction,
+            config.test_fraction,
+            seed,
+        )
+        parts.append([examples[j] for j in split.train])
+        validation += [examples[j] for j in split.validation]
+        test += [examples[j] for j in split.test]
+        records[dataset.dataset_id] = {"content_hash": dataset.content_hash, **_split_record(split)}
+    train = mix_by_weight(parts, config.dataset_weights, seed)
+    labels = task.label_names([*train, *validation, *test])
+    if task.model_kind == "encoder" and len(labels) < 2:
+        raise InvalidInput(f"classification needs at least 2 labels, found {len(labels)}")
+    lengths = task.token_lengths(train, tokenizer)
+    stats = DataStats(
+        len(train),
+        len(validation),
+        len(labels),
+        percentile(lengths, 50),
+        percentile(lengths, 99),
+        max(lengths),
+    )
+    hooks.log(
+        f"data: {stats.n_train} train, {len(validation)} validation, {len(test)} test; "
+        f"{len(labels)} labels; tokens p50 {stats.length_p50}, p99 {stats.length_p99}"
+    )
+    split_doc = {"seed": seed, "datasets": records, "tags": tags, "weights": config.dataset_weights}
+    split_doc["sha256"] = checkpoint_digest(split_doc)
+    pooling = None
+    if task.uses_pooling:
+        pooling = (
+            config.pooling
+            if config.pooling != "auto"
+            else detect_pooling(base.path, facts.model_type, _is_decoder(base.path))
+        )
+    return Prepared(
+        task, tokenizer, train, validation, test, labels, tags, split_doc, stats, facts, pooling
+    )
+
+
+def _split_record(split: Split) -> dict[str, Any]:
+    return split.record()
+
+
+def checkpoint_digest(doc: dict[str, Any]) -> str:
+    import hashlib
+
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+
+
+def base_facts(base: BaseModel) -> BaseFacts:
+    config = json.loads((base.path / "config.json").read_text("utf-8"))
+    positions = int(config.get("max_position_embeddings") or config.get("n_positions") or 512)
+    return BaseFacts(
+        base.name, str(config.get("model_type", "")), count_parameters(base.path), positions
+    )
+
+
+def count_parameters(path: Path) -> int:
+    """From the safetensors headers alone, without loading a weight."""
+    total = 0
+    files = sorted(path.glob("*.safetensors"))
+    for file in files:
+        with file.open("rb") as handle:
+            size = int.from_bytes(handle.read(8), "little")
+            header = json.loads(handle.read(size))
+        for name, entry in header.items():
+            if name != "__metadata__":
+                n = 1
+                for dim in entry["shape"]:
+                    n *= int(dim)
+                total += n
+    if not files:  # pickled weights: estimate from size (fp32)
+        total = sum(f.stat().st_size for f in path.glob("*.bin")) // 4
+    return total
+
+
+def _is_decoder(path: Path) -> bool:
+    config = json.loads((path / "config.json").read_text("utf-8"))
+    archs = " ".join(config.get("architectures") or [])
+    return bool(config.get("is_decoder")) or "CausalLM" in archs or "LMHead" in archs
+
+
+# -- fitting -------------------------------------------------------------------------------------
+
+
+def _new_model(prepared: Prepared, base: BaseModel, recipe: Recipe) -> tuple[nn.Module, ModelSpec]:
+    task = prepared.task
+    spec = ModelSpec(
+        task=task.name,
+        method=recipe.method,
+        model_kind=task.model_kind,
+        base_model=base.name,
+        base_sha256=base.sha256,
+        labels=prepared.labels,
+        pooling=prepared.pooling,
+        lora=recipe.lora,
+        tags=prepared.tags,
+        max_length=recipe.max_length,
+    )
+    torch.manual_seed(recipe.seed)  # the head's initial weights
+    model = build_model(spec, base.path)
+    if recipe.freeze_embeddings:
+        # half of MiniLM's weights and most of its optimizer time, for no measurable accuracy
+        inner: Any = getattr(model, "encoder", model)
+        inner.get_input_embeddings().weight.requires_grad_(False)
+    return model, spec
+
+
+def fit_model(
+    prepared: Prepared,
+    base: BaseModel,
+    recipe: Recipe,
+    hooks: TrainHooks,
+    state: dict[str, Any] | None,
+    scratch: Path,
+    phase: str = "training",
+) -> Fit:
+    task = prepared.task
+    if state is not None:  # the plan the interrupted run made, not a fresh one
+        recipe = Recipe.from_dict(json.loads(state["recipe"]))
+    model, spec = _new_model(prepared, base, recipe)
+    if state is not None:
+        load_trainable_weights(model, state["model"])
+        hooks.log(f"resuming from step {json.loads(state['trainer_state'])['global_step']}")
+    elif recipe.epochs_planned:
+        features = task.encode(
+            prepared.train, prepared.tokenizer, recipe.max_length, prepared.labels
+        )
+        per_step = measure_step_seconds(model, features, _collator(prepared, recipe), recipe)
+        steps = -(-len(features) // (recipe.batch_size * recipe.gradient_accumulation_steps))
+        eval_s = per_step / 3 * len(prepared.validation) / recipe.batch_size
+        recipe = plan_epochs(recipe, per_step, steps, eval_s)
+        hooks.log(f"recipe: {recipe.notes[-1]}")
+    planned = recipe
+    outer_extra = hooks.extra_state
+    hooks = _with_extra(hooks, lambda: {**outer_extra(), "recipe": json.dumps(planned.as_dict())})
+    callback = JobCallback(
+        hooks,
+        task.selection_metric,
+        task.greater_is_better,
+        recipe.early_stopping_patience,
+        phase=phase,
+    )
+    if state is not None and "tracker" in state:
+        callback.load_state_dict(state["tracker"])
+    trainer = _make_trainer(model, prepared, recipe, hooks, state, scratch, callback)
+    callback.trainer = trainer
+    trainer.train()
+    callback.trainer = None  # later evaluations are final scores, not epochs to track
+    if callback.stop_reason is None and callback.best_weights is not None:
+        load_trainable_weights(trainer._module(), callback.best_weights)
+    return Fit(trainer._module(), trainer, callback, recipe, spec)
+
+
+def _collator(prepared: Prepared, recipe: Recipe) -> PaddingCollator:
+    multiple = 8 if recipe.device == "cuda" else None  # tensor cores like multiples of 8
+    return PaddingCollator(int(prepared.tokenizer.pad_token_id), multiple)
+
+
+def _make_trainer(
+    model: nn.Module,
+    prepared: Prepared,
+    recipe: Recipe,
+    hooks: TrainHooks,
+    state: dict[str, Any] | None,
+    scratch: Path,
+    callback: JobCallback | None,
+) -> ApplianceTrainer:
+    from transformers import TrainingArguments
+    from transformers.trainer_callback import PrinterCallback
+
+    task = prepared.task
+    train = task.encode(prepared.train, prepared.tokenizer, recipe.max_length, prepared.labels)
+    validation = sorted_by_length(
+        task.encode(prepared.validation, prepared.tokenizer, recipe.max_length, prepared.labels)
+    )
+    steps_per_epoch = max(
+        1, -(-len(train) // (recipe.batch_size * recipe.gradient_accumulation_steps))
+    )
+    args = TrainingArguments(
+        output_dir=str(scratch),
+        save_strategy="no",  # checkpoints go to the vault, through the callback
+        eval_strategy="epoch",
+        logging_strategy="steps",
+        logging_steps=max(1, min(10, steps_per_epoch // 4)),
+        report_to="none",
+        disable_tqdm=True,
+        learning_rate=recipe.learning_rate,
+        per_device_train_batch_size=recipe.batch_size,
+        per_device_eval_batch_size=max(recipe.batch_size, 64),
+        gradient_accumulation_steps=recipe.gradient_accumulation_steps,
+        num_train_epochs=recipe.epochs,
+        warmup_steps=recipe.warmup_ratio,
+        weight_decay=recipe.weight_decay,
+        lr_scheduler_type="linear",
+        optim="adamw_torch",
+        seed=recipe.seed,
+        data_seed=recipe.seed,
+        use_cpu=recipe.device == "cpu",
+        bf16=recipe.precision == "bf16",
+        fp16=recipe.precision == "fp16",
+        dataloader_num_workers=0,
+        dataloader_pin_memory=recipe.device == "cuda",
+        remove_unused_columns=False,
+        prediction_loss_only=not task.needs_predictions,
+        label_names=["labels"],
+    )
+    group = FeatureDataset(train).lengths() if recipe.group_by_length else None
+    trainer = ApplianceTrainer(
+        model=model,
+        args=args,
+        train_dataset=FeatureDataset(train),
+        eval_dataset=FeatureDataset(validation),
+        data_collator=_collator(prepared, recipe),
+        compute_metrics=_accuracy if task.needs_predictions else None,
+        callbacks=[callback] if callback is not None else None,
+        head_learning_rate=recipe.head_learning_rate,
+        group_lengths=group,
+        resume_state=state if state is not None and "trainer_state" in state else None,
+    )
+    trainer.remove_callback(PrinterCallback)
+    return trainer
+
+
+def _accuracy(prediction: Any) -> dict[str, float]:
+    logits = (
+        prediction.predictions[0]
+        if isinstance(prediction.predictions, tuple)
+        else prediction.predictions
+    )
+    return {"accuracy": float((logits.argmax(-1) == prediction.label_ids).mean())}
+
+
+def measure_step_seconds(
+    model: nn.Module,
+    features: list[dict[str, Any]],
+    collator: PaddingCollator,
+    recipe: Recipe,
+    steps: int = 4,
+) -> float:
+    """Seconds per optimizer step on batches drawn as training will draw them; the model's
+    weights and every RNG are put back afterwards, so the run is as if this never happened."""
+    saved = trainable_weights(model)
+    rng = checkpoint.capture_rng()
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=1e-12)
+    lengths = [len(f["input_ids"]) for f in features]
+    size = recipe.batch_size * recipe.gradient_accumulation_steps
+    order = (
+        list(GroupedLengthSampler(lengths, size, recipe.seed))
+        if recipe.group_by_length
+        else torch.randperm(len(features)).tolist()
+    )
+    batches = [order[i : i + recipe.batch_size] for i in range(0, len(order), recipe.batch_size)]
+    picks = [batches[(k * 7919) % len(batches)] for k in range(steps + 1)]
+    model.train()
+    elapsed = 0.0
+    for k, pick in enumerate(picks):
+        batch = collator([features[i] for i in pick])
+        start = time.perf_counter()
+        loss = model(**batch).loss
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        if k > 0:  # the first step pays one-off allocation costs
+            elapsed += time.perf_counter() - start
+    load_trainable_weights(model, saved)
+    checkpoint.restore_rng(rng)
+    return elapsed / steps * recipe.gradient_accumulation_steps
+
+
+# -- scoring -------------------------------------------------------------------------------------
+
+
+def evaluate_split(
+    fit: Fit, prepared: Prepared, examples: list[dict[str, Any]], needs_predictions: bool
+) -> dict[str, Any]:
+    task = prepared.task
+    if not examples:
+        return {}
+    features = sorted_by_length(
+        task.encode(examples, prepared.tokenizer, fit.recipe.max_length, prepared.labels)
+    )
+    output = fit.trainer.predict(FeatureDataset(features), metric_key_prefix="split")  # type: ignore[arg-type]
+    loss = float((output.metrics or {}).get("split_loss", float("nan")))
+    predictions = output.predictions if needs_predictions else None
+    if isinstance(predictions, tuple):
+        predictions = predictions[0]
+    return task.metrics(loss, predictions, output.label_ids, prepared.labels)
+
+
+def final_metrics(fit: Fit, prepared: Prepared, hooks: TrainHooks) -> dict[str, Any]:
+    task = prepared.task
+    hooks.on_progress(
+        {
+            "phase": "evaluating",
+            "step": fit.trainer.state.global_step,
+            "total": fit.trainer.state.max_steps,
+            "eta_s": None,
+            "loss": None,
+            "epoch": fit.trainer.state.epoch,
+        }
+    )
+    validation = evaluate_split(fit, prepared, prepared.validation, task.needs_predictions)
+    test = evaluate_split(fit, prepared, prepared.test, task.needs_predictions)
+    summary = {k: test[k] for k in ("accuracy", "macro_f1", "loss", "perplexity") if k in test}
+    hooks.log("test: " + ", ".join(f"{k} {v:.4f}" for k, v in summary.items()))
+    return {
+        "validation": validation,
+        "test": test,
+        "train": {
+            "steps": fit.trainer.state.global_step,
+            "epochs": fit.trainer.state.epoch,
+            "early_stopped": fit.callback.early_stopped,
+            "best_validation": fit.callback.best_metric,
+            "history": fit.callback.history,
+        },
+    }
+
+
+# -- environment ---------------------------------------------------------------------------------
+
+
+def resolve_device(config: JobConfig) -> tuple[str, str]:
+    """CUDA when present (bf16 where supported), else every CPU core in fp32."""
+    cuda = torch.cuda.is_available()
+    if config.device == "cuda" and not cuda:
+        raise InvalidInput("device 'cuda' was asked for, but no CUDA device is present")
+    device = "cuda" if (config.device == "cuda" or (config.device == "auto" and cuda)) else "cpu"
+    precision = config.precision
+    if precision == "auto":
+        precision = "bf16" if device == "cuda" and torch.cuda.is_bf16_supported() else "fp32"
+    if device == "cpu":
+        torch.set_num_threads(max(1, len(os.sched_getaffinity(0))))
+    return device, precision
+
+
+def hardware_facts(device: str, precision: str) -> dict[str, Any]:
+    facts: dict[str, Any] = {
+        "device": device,
+        "precision": precision,
+        "cpu": platform.processor() or platform.machine(),
+        "cpu_cores": len(os.sched_getaffinity(0)),
+        "torch_threads": torch.get_num_threads(),
+    }
+    if device == "cuda":
+        facts["gpu"] = torch.cuda.get_device_name(0)
+    return facts
+
+
+def library_versions() -> dict[str, str]:
+    import accelerate
+    import peft
+    import safetensors
+    import sklearn
+    import transformers
+
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "peft": peft.__version__,
+        "accelerate": accelerate.__version__,
+        "safetensors": safetensors.__version__,
+        "scikit-learn": sklearn.__version__,
+    }
+
+
+def _with_extra(hooks: TrainHooks, extra: Any) -> TrainHooks:
+    from dataclasses import replace
+
+    return replace(hooks, extra_state=extra)
+
+
+def _remove_scratch(scratch: Path) -> None:
+    """The trainer's output directory must hold no weights: checkpoints go to the vault only."""
+    leaked = [p for p in scratch.rglob("*") if p.suffix in WEIGHT_SUFFIXES]
+    shutil.rmtree(scratch, ignore_errors=True)
+    if leaked:
+        raise RuntimeError(f"trainer wrote weights to disk ({leaked[0].name}); they were removed")

@@ -1,0 +1,367 @@
+"""transformers' ``Trainer``, taught to checkpoint into memory and to stop when told.
+
+:class:`ApplianceTrainer` adds three things to the stock trainer:
+
+- an optimizer with its own learning rate for a freshly initialised classification head;
+- a length-grouped sampler that is reproducible per epoch, so a resumed run skips exactly the
+  batches it already saw;
+- resume from a checkpoint held in memory. The stock trainer only resumes from a directory, so
+  the hooks it calls with that directory (``_init_training_state``,
+  ``_load_optimizer_and_scheduler``, ``_load_rng_state``, ``_load_scaler``) are overridden to
+  read the in-memory state instead. They are private to transformers 5.x; the resume test pins
+  this behaviour.
+
+:class:`JobCallback` reports progress, polls for cancellation and revoked datasets, takes periodic
+checkpoints, and keeps the best weights seen on validation (in memory) with early stopping.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.data import Sampler
+from transformers import Trainer, TrainerCallback, TrainerControl, TrainerState, TrainingArguments
+from transformers.trainer_pt_utils import get_length_grouped_indices
+
+from appliance.training import checkpoint
+
+#: Stands in for the checkpoint directory the stock trainer expects; never a real path.
+MEMORY_CHECKPOINT = "<memory>"
+
+
+class GroupedLengthSampler(Sampler[int]):
+    """Batches of similar length, in shuffled order, drawn from ``seed + epoch``."""
+
+    def __init__(self, lengths: list[int], batch_size: int, seed: int) -> None:
+        self.lengths = lengths
+        self.batch_size = batch_size
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def __iter__(self) -> Iterator[int]:
+        generator = torch.Generator().manual_seed(self.seed + self.epoch)
+        order = get_length_grouped_indices(self.lengths, self.batch_size, generator=generator)
+        batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        # the stock grouping walks each mega-batch from long to short; shuffling the batches keeps
+        # the padding saving without correlating the gradient noise with length
+        shuffled = torch.randperm(len(batches), generator=generator).tolist()
+        return iter([i for b in shuffled for i in batches[b]])
+
+
+class ApplianceTrainer(Trainer):
+    def __init__(
+        self,
+        *args: Any,
+        head_learning_rate: float | None = None,
+        group_lengths: list[int] | None = None,
+        resume_state: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.head_learning_rate = head_learning_rate
+        self.group_lengths = group_lengths
+        self.resume_state = resume_state
+
+    # -- optimizer and sampler ------------------------------------------------------------------
+
+    def create_optimizer(self, model: nn.Module | None = None) -> torch.optim.Optimizer:
+        if self.optimizer is None and self.head_learning_rate is not None:
+            model = model if model is not None else self.model
+            assert model is not None
+            decay = set(self.get_decay_parameter_names(model))
+            groups: dict[tuple[bool, bool], list[nn.Parameter]] = {}
+            for name, param in model.named_parameters():
+                if param.requires_grad:
+                    is_head = ".head." in f".{name}."
+                    groups.setdefault((is_head, name in decay), []).append(param)
+            self.optimizer = torch.optim.AdamW(
+                [
+                    {
+                        "params": params,
+                        "lr": self.head_learning_rate if is_head else self.args.learning_rate,
+                        "weight_decay": self.args.weight_decay if decays else 0.0,
+                    }
+                    for (is_head, decays), params in sorted(groups.items())
+                ],
+                lr=self.args.learning_rate,
+                betas=(self.args.adam_beta1, self.args.adam_beta2),
+                eps=self.args.adam_epsilon,
+            )
+            return self.optimizer
+        return super().create_optimizer(model)
+
+    def _get_train_sampler(self, train_dataset: Any = None) -> Sampler[int] | None:
+        if self.group_lengths is not None:
+            batch = self.args.train_batch_size * self.args.gradient_accumulation_steps
+            return GroupedLengthSampler(self.group_lengths, batch, self.args.seed)
+        return super()._get_train_sampler(train_dataset)
+
+    # -- resume from memory ---------------------------------------------------------------------
+
+    def _inner_training_loop(
+        self,
+        batch_size: Any = None,
+        args: Any = None,
+        resume_from_checkpoint: Any = None,
+        trial: Any = None,
+        ignore_keys_for_eval: Any = None,
+    ) -> Any:
+        if self.resume_state is not None:
+            resume_from_checkpoint = MEMORY_CHECKPOINT
+        return super()._inner_training_loop(
+            batch_size, args, resume_from_checkpoint, trial, ignore_keys_for_eval
+        )
+
+    def _init_training_state(
+        self,
+        max_steps: int,
+        num_update_steps_per_epoch: int,
+        num_train_epochs: int,
+        resume_from_checkpoint: Any,
+        trial: Any,
+    ) -> tuple[int, int]:
+        if resume_from_checkpoint != MEMORY_CHECKPOINT or self.resume_state is None:
+            return super()._init_training_state(  # type: ignore[no-any-return]
+                max_steps,
+                num_update_steps_per_epoch,
+                num_train_epochs,
+                resume_from_checkpoint,
+                trial,
+            )
+        super()._init_training_state(
+            max_steps, num_update_steps_per_epoch, num_train_epochs, None, trial
+        )
+        saved = json.loads(self.resume_state["trainer_state"])
+        self.state = TrainerState(**saved)
+        self.state.init_training_references(self, max_steps, num_train_epochs, trial)
+        epochs_trained = self.state.global_step // num_update_steps_per_epoch
+        steps_in_epoch = self.state.global_step % num_update_steps_per_epoch
+        return epochs_trained, steps_in_epoch * self.args.gradient_accumulation_steps
+
+    def _load_optimizer_and_scheduler(self, checkpoint_dir: Any) -> None:
+        if checkpoint_dir != MEMORY_CHECKPOINT:
+            return super()._load_optimizer_and_scheduler(checkpoint_dir)  # type: ignore[no-any-return]
+        assert self.resume_state is not None and self.optimizer is not None
+        self.optimizer.load_state_dict(self.resume_state["optimizer"])
+        self.lr_scheduler.load_state_dict(self.resume_state["scheduler"])  # type: ignore[union-attr]
+
+    def _load_scaler(self, checkpoint_dir: Any) -> None:
+        if checkpoint_dir != MEMORY_CHECKPOINT:
+            super()._load_scaler(checkpoint_dir)
+
+    def _load_rng_state(self, checkpoint_dir: Any) -> None:
+        if checkpoint_dir != MEMORY_CHECKPOINT:
+            return super()._load_rng_state(checkpoint_dir)  # type: ignore[no-any-return]
+        assert self.resume_state is not None
+        checkpoint.restore_rng(self.resume_state["rng"])
+
+    def _module(self) -> nn.Module:
+        assert self.model is not None
+        return self.model
+
+    def memory_checkpoint(self, extra: dict[str, Any]) -> dict[str, Any]:
+        """The state :meth:`_init_training_state` and friends restore, plus ``extra``."""
+        assert self.optimizer is not None and self.lr_scheduler is not None
+        return {
+            "model": trainable_weights(self._module()),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.lr_scheduler.state_dict(),
+            "trainer_state": json.dumps(dataclasses.asdict(self.state)),
+            "rng": checkpoint.capture_rng(),
+            **extra,
+        }
+
+
+def trainable_weights(model: nn.Module) -> dict[str, torch.Tensor]:
+    """A CPU copy of the parameters being trained (the rest is the base, rebuilt on resume)."""
+    return {
+        n: p.detach().to("cpu", copy=True) for n, p in model.named_parameters() if p.requires_grad
+    }
+
+
+def load_trainable_weights(model: nn.Module, weights: dict[str, torch.Tensor]) -> None:
+    params = dict(model.named_parameters())
+    missing = [n for n, p in params.items() if p.requires_grad and n not in weights]
+    if missing or any(n not in params for n in weights):
+        raise ValueError("checkpoint does not match the model it is resumed into")
+    with torch.no_grad():
+        for name, tensor in weights.items():
+            params[name].copy_(tensor.to(params[name].device))
+
+
+@dataclass
+class TrainHooks:
+    """How a running fit talks to the outside (the job layer, or a test)."""
+
+    on_progress: Callable[[dict[str, Any]], None] = lambda progress: None
+    log: Callable[[str], None] = lambda line: None
+    #: Polled every step: a reason to stop ("cancelled", "dataset ... REVOKED"), or None.
+    should_stop: Callable[[], str | None] = lambda: None
+    #: Receives checkpoint bytes; None disables checkpointing.
+    save_checkpoint: Callable[[bytes], None] | None = None
+    checkpoint_interval_s: float = 120.0
+    checkpoint_every_steps: int | None = None
+    #: Extra state stored in each checkpoint (the search's finished trials, say).
+    extra_state: Callable[[], dict[str, Any]] = lambda: {}
+    clock: Callable[[], float] = time.monotonic
+
+
+CANCELLED = "cancelled"
+
+
+@dataclass
+class JobCallback(TrainerCallback):
+    """Progress, stop requests, periodic checkpoints, best-so-far weights, early stopping."""
+
+    hooks: TrainHooks
+    metric: str
+    greater_is_better: bool
+    patience: int
+    phase: str = "training"
+    trainer: ApplianceTrainer | None = None
+    stop_reason: str | None = None
+    early_stopped: bool = False
+    best_metric: float | None = None
+    best_weights: dict[str, torch.Tensor] | None = None
+    bad_evals: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+    _last_loss: float | None = None
+    _last_report: float = -math.inf
+    _last_checkpoint: float = 0.0
+    _started: float = 0.0
+    _start_step: int = 0
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "best_metric": self.best_metric,
+            "best_weights": self.best_weights,
+            "bad_evals": self.bad_evals,
+            "history": json.dumps(self.history),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best_metric = state["best_metric"]
+        self.best_weights = state["best_weights"]
+        self.bad_evals = int(state["bad_evals"])
+        self.history = json.loads(state["history"])
+
+    def on_train_begin(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
+    ) -> None:
+        self._started = self._last_checkpoint = self.hooks.clock()
+        self._start_step = state.global_step
+
+    def on_log(
+        self,
+        args: TrainingArguments,
+        state: TrainerState,
+        control: TrainerControl,
+        logs: dict[str, float] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if logs and "loss" in logs:
+            self._last_loss = float(logs["loss"])
+
+    def on_step_end(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
+    ) -> None:
+        now = self.hooks.clock()
+        if now - self._last_report >= 1.0 or state.global_step == state.max_steps:
+            self._report(state, now)
+        reason = self.hooks.should_stop()
+        if reason is not None:
+            self.stop_reason = reason
+            control.should_training_stop = True
+            if reason == CANCELLED:
+                self.save()  # cancel keeps its progress; a revoked dataset's does not
+            return
+        at_epoch_end = state.epoch is not None and float(state.epoch).is_integer()
+        every = self.hooks.checkpoint_every_steps
+        due = now - self._last_checkpoint >= self.hooks.checkpoint_interval_s or (
+            every is not None and state.global_step % every == 0
+        )
+        if due and not at_epoch_end and state.global_step < state.max_steps:
+            self.save()  # at an epoch's end the evaluation comes first: see on_evaluate
+
+    def on_epoch_end(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
+    ) -> None:
+        if self.stop_reason is not None:
+            control.should_evaluate = False  # stopping must not wait for an evaluation
+
+    def on_evaluate(
+        self,
+        args: TrainingArguments,
+        state: TrainerState,
+        control: TrainerControl,
+        metrics: dict[str, float] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if not metrics or f"eval_{self.metric}" not in metrics or self.trainer is None:
+            return
+        value = float(metrics[f"eval_{self.metric}"])
+        self.history.append(
+            {
+                "step": state.global_step,
+                "epoch": state.epoch,
+                self.metric: value,
+                "loss": self._last_loss,
+            }
+        )
+        self.hooks.log(f"epoch {state.epoch:.2f}: validation {self.metric} {value:.4f}")
+        better = self.best_metric is None or (
+            value > self.best_metric if self.greater_is_better else value < self.best_metric
+        )
+        if better:
+            self.best_metric, self.bad_evals = value, 0
+            self.best_weights = trainable_weights(self.trainer._module())
+        else:
+            self.bad_evals += 1
+            if self.bad_evals >= self.patience and state.global_step < state.max_steps:
+                self.early_stopped = True
+                control.should_training_stop = True
+                self.hooks.log(
+                    f"early stop: no better validation {self.metric} in {self.patience} evaluations"
+                )
+        if self.hooks.save_checkpoint is not None and state.global_step < state.max_steps:
+            self.save()
+
+    def save(self) -> None:
+        if self.hooks.save_checkpoint is None or self.trainer is None:
+            return
+        state = self.trainer.memory_checkpoint(
+            {"tracker": self.state_dict(), **self.hooks.extra_state()}
+        )
+        self.hooks.save_checkpoint(checkpoint.to_bytes(state))
+        self._last_checkpoint = self.hooks.clock()
+
+    def _report(self, state: TrainerState, now: float) -> None:
+        done = state.global_step - self._start_step
+        elapsed = now - self._started
+        remaining = state.max_steps - state.global_step
+        eta = elapsed / done * remaining if done > 0 else None
+        self.hooks.on_progress(
+            {
+                "phase": self.phase,
+                "step": state.global_step,
+                "total": state.max_steps,
+                "epoch": round(float(state.epoch or 0.0), 3),
+                "loss": self._last_loss,
+                "eta_s": round(eta, 1) if eta is not None else None,
+            }
+        )
+        self._last_report = now
