@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from appliance.api.problem import RateLimited
@@ -82,3 +84,24 @@ def get_current_user(
 
 
 CurrentUser = Annotated[Principal, Depends(get_current_user)]
+
+
+def reject_unknown_query(request: Request) -> None:
+    """422 for a query parameter the route does not declare: a typo (``?stat=APPROVED``) must
+    not silently widen a listing or an audit query."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    unknown = sorted(set(request.query_params) - _query_names(dependant))
+    if unknown:
+        raise RequestValidationError([
+            {"loc": ("query", name), "msg": "unknown query parameter", "type": "extra_forbidden"}
+            for name in unknown])
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names

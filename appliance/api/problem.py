@@ -66,6 +66,7 @@ Responses = dict[int | str, dict[str, Any]]
 
 #: Error responses shared by every authenticated route, for the OpenAPI document.
 COMMON: Responses = {
+    400: _doc("Malformed request or input; nothing was changed."),
     401: _doc("No token, or a bad one."),
     403: _doc("The policy denied the request (see reasons)."),
     422: _doc("A parameter is missing or malformed."),
@@ -122,7 +123,8 @@ async def handle_error(request: Request, exc: Exception) -> Response:
         detail = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors)
         return problem_response(request, 422, "Request validation failed", detail, errors=errors)
     if isinstance(exc, StarletteHTTPException):
-        title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
+        title = {400: "Bad request", 404: "Not found", 405: "Method not allowed"}.get(
+            exc.status_code, "HTTP error")
         return problem_response(request, exc.status_code, title, str(exc.detail),
                                 headers=dict(exc.headers or {}))
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)

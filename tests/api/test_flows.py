@@ -202,3 +202,8 @@ def test_audit_filters_that_are_free_text_are_recorded_by_hash(live: LiveServer)
     assert response.status_code == 200 and response.json()["events"] == []
     searched = events(live, action="audit.read")[-2]  # [-1] is the events() query itself
     assert searched["details"]["actor"].startswith("sha256:")
+
+
+def test_unknown_query_parameters_are_refused(live: LiveServer) -> None:
+    response = live.client("olivia").get("/v1/datasets", params={"stat": "APPROVED"})
+    assert response.status_code == 422 and "stat" in response.json()["detail"]

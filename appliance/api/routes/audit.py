@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
 from appliance.api import auditing
-from appliance.api.deps import ContextDep, CurrentUser
+from appliance.api.deps import ContextDep, CurrentUser, reject_unknown_query
 from appliance.api.problem import BAD_INPUT, responses
 from appliance.api.schemas import AuditPage, Verification
 
-router = APIRouter(prefix="/v1/audit", tags=["audit"])
+router = APIRouter(prefix="/v1/audit", tags=["audit"],
+                   dependencies=[Depends(reject_unknown_query)])
 
 Decision = Literal["allow", "deny"]
 

@@ -9,17 +9,18 @@ import json
 from typing import Annotated, Any, Literal
 
 import anyio
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request, status
 
 from appliance import datasets as ds
-from appliance.api.deps import ContextDep, CurrentUser, get_pool
+from appliance.api.deps import ContextDep, CurrentUser, get_pool, reject_unknown_query
 from appliance.api.problem import BAD_INPUT, CONFLICT, NOT_FOUND, TOO_LARGE, responses
 from appliance.api.schemas import Dataset, Ingested, Report, Review, Sample, State
 from appliance.api.upload import body_stream
 from appliance.datasets.parse import Format
 from appliance.errors import InvalidInput, PayloadTooLarge
 
-router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
+router = APIRouter(prefix="/v1/datasets", tags=["datasets"],
+                   dependencies=[Depends(reject_unknown_query)])
 
 MEDIA_FORMATS = {"application/x-ndjson": "jsonl", "application/jsonl": "jsonl",
                  "application/json-lines": "jsonl", "text/csv": "csv"}

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Depends, status
 
 from appliance import identity
-from appliance.api.deps import ContextDep, CurrentUser
+from appliance.api.deps import ContextDep, CurrentUser, reject_unknown_query
 from appliance.api.problem import BAD_INPUT, CONFLICT, NOT_FOUND, responses
 from appliance.api.schemas import IssuedToken, NewUser, User
 from appliance.gate import authorize
 
-router = APIRouter(prefix="/v1/users", tags=["users"])
+router = APIRouter(prefix="/v1/users", tags=["users"],
+                   dependencies=[Depends(reject_unknown_query)])
 
 
 @router.get("", response_model=list[User], responses=responses())
