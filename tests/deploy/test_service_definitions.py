@@ -87,8 +87,9 @@ def test_unit_runs_the_appliance_offline(unit: str, verb: str) -> None:
     service = _service(unit)
     command = service["ExecStart"][-1].split()
     assert command[:2] == ["/opt/appliance/venv/bin/appliance", verb]
-    if verb == "serve":
+    if verb == "serve":  # plain HTTP, so loopback only
         assert command[command.index("--host") + 1] == "127.0.0.1"
+        assert "--allow-insecure-bind" not in command
     env = _environment(service)
     assert env["APPLIANCE_HOME"] == HOME
     for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
@@ -105,6 +106,10 @@ def test_drop_in_examples_parse_and_stay_narrow() -> None:
     allow = subnet["Service"]["IPAddressAllow"]
     assert len(allow) == 1 and re.fullmatch(r"[0-9.]+/\d+", allow[0]), allow
     assert "IPAddressDeny" not in subnet["Service"]  # the unit's deny-any stays
+    serve = subnet["Service"]["ExecStart"][-1].split()
+    assert serve[serve.index("--tls-key") + 1] == "%d/tls-key"  # from LoadCredential=
+    assert "--allow-insecure-bind" not in serve
+    assert len(subnet["Service"]["LoadCredential"]) == 2
     opa = parse_unit_file(DEPLOY / "systemd/appliance-worker.service.d/opa-backend.conf.example")
     assert opa["Service"]["PrivateNetwork"] == ["no"]
     assert "IPAddressAllow" not in opa["Service"]  # still loopback only
@@ -158,6 +163,10 @@ def test_compose_appliance_uses_opa() -> None:
     assert (DEPLOY / source).resolve() == REPO / "policies" and mode == "ro"
     assert target in opa["command"]
     assert any(t.startswith("/tmp:") and "noexec" in t for t in appliance["tmpfs"])
+    command = appliance["command"]
+    assert command[command.index("--tls-key") + 1] == "/run/secrets/tls-key"
+    assert "--allow-insecure-bind" not in command
+    assert set(appliance["secrets"]) == set(compose["secrets"]) == {"tls-cert", "tls-key"}
     assert appliance["volumes"] == ["appliance-home:/var/lib/appliance"]
 
 
@@ -234,10 +243,10 @@ def test_pod_security() -> None:
     assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
 
 
-@pytest.mark.parametrize("index", range(5))
+@pytest.mark.parametrize("index", range(6))
 def test_every_container_is_locked_down(index: int) -> None:
     containers = _containers()
-    assert len(containers) == 5  # 2 init + appliance, worker, opa
+    assert len(containers) == 6  # 3 init + appliance, worker, opa
     context = containers[index]["securityContext"]
     assert context["allowPrivilegeEscalation"] is False, containers[index]["name"]
     assert context["readOnlyRootFilesystem"] is True
@@ -248,7 +257,7 @@ def test_every_container_is_locked_down(index: int) -> None:
 
 
 def test_master_key_passphrase_comes_from_the_secret() -> None:
-    (secret,) = _k8s()["Secret"]
+    (secret,) = [s for s in _k8s()["Secret"] if s["metadata"]["name"] == "appliance-master-key"]
     for container in _containers():
         if container["name"] not in ("init-home", "appliance", "worker"):
             continue
@@ -291,7 +300,7 @@ def test_network_policy_denies_all_egress_and_admits_only_the_service_port() -> 
     for policy in policies:
         for rule in policy["spec"].get("ingress", []):
             ports = {p["port"] for p in rule["ports"]}
-            assert ports == service_ports == container_ports == {8000}
+            assert ports == service_ports == container_ports == {8443}
 
 
 def test_kubectl_renders_the_same_hardening() -> None:
@@ -313,3 +322,15 @@ def test_every_deploy_yaml_parses() -> None:
     assert len(paths) >= 9
     for path in paths:
         assert list(yaml.safe_load_all(Path(path).read_text())), path
+
+
+def test_pod_serves_tls_with_a_private_key_copy() -> None:
+    (appliance,) = [c for c in _pod()["containers"] if c["name"] == "appliance"]
+    args = appliance["args"]
+    assert "--allow-insecure-bind" not in args
+    key = args[args.index("--tls-key") + 1]
+    (tls,) = [c for c in _pod()["initContainers"] if c["name"] == "tls"]
+    assert f"install -m 0600 /tls-secret/tls.key {key}" in tls["command"][-1]
+    volumes = {v["name"]: v for v in _pod()["volumes"]}
+    secret_names = {s["metadata"]["name"] for s in _k8s()["Secret"]}
+    assert volumes["tls-secret"]["secret"]["secretName"] in secret_names
