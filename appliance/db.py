@@ -116,6 +116,17 @@ MIGRATIONS: list[str] = [
         updated_at   TEXT NOT NULL
     );
     """,
+    # 2: training: who ran a job in which role, its base model, split, recipe and heartbeat;
+    #    an export's signed bundle, kept encrypted in the vault.
+    """
+    ALTER TABLE jobs ADD COLUMN created_role TEXT NOT NULL DEFAULT 'operator';
+    ALTER TABLE jobs ADD COLUMN base_model TEXT;
+    ALTER TABLE jobs ADD COLUMN split TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE jobs ADD COLUMN recipe TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE jobs ADD COLUMN heartbeat_at TEXT;
+    ALTER TABLE exports ADD COLUMN bundle_object_id TEXT REFERENCES objects(object_id);
+    CREATE INDEX jobs_state ON jobs(state);
+    """,
 ]
 
 
