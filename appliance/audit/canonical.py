@@ -24,8 +24,9 @@ values, non-ASCII and astral keys included.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
-from typing import TypeAlias
+import json.encoder
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeAlias
 
 import rfc8785
 
@@ -45,9 +46,25 @@ _ENCODER = json.JSONEncoder(
     allow_nan=False,
     check_circular=False,
 )
-encode_trusted = _ENCODER.encode
-"""The raw C encoder, for values whose types are already known to be canonicalisable (values
-that ``json.loads`` produced with the hooks in :func:`parse_strict`); returns ``str``."""
+
+
+def _refuse(value: object) -> object:
+    raise TypeError(f"{type(value).__name__} values cannot be canonicalised")
+
+
+def _trusted_encoder() -> Callable[[Any], str]:
+    """The C encoder itself, made once: ``JSONEncoder.encode`` rebuilds it on every call."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # an interpreter without the _json accelerator
+        return _ENCODER.encode
+    encoder = make(None, _refuse, json.encoder.encode_basestring, None, ":", ",", True, False,
+                   False)
+    return lambda value: "".join(encoder(value, 0))
+
+
+encode_trusted = _trusted_encoder()
+"""The same encoding without the type walk, for values known to be canonicalisable (what
+:func:`scan_strict` returns from ASCII text); returns ``str``."""
 
 
 class CanonicalizationError(InvalidInput):
@@ -114,3 +131,7 @@ _DECODER = json.JSONDecoder(
 parse_strict = _DECODER.decode
 """``json.loads`` for canonical input: refuses floats, NaN/Infinity and unsafe integers, so that
 everything it returns is a value :data:`encode_trusted` encodes exactly as RFC 8785 does."""
+scan_strict: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
+"""The scanner under :data:`parse_strict`: ``scan_strict(text, 0) -> (value, end)``; raises
+``StopIteration`` or ``ValueError`` on bad input. It skips the wrapper's whitespace handling,
+which canonical text never needs."""

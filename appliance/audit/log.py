@@ -198,6 +198,8 @@ class AuditLog:
             finally:
                 with self._cond:
                     for pending in batch:
+                        if pending.event is None and pending.error is None:  # interrupted
+                            pending.error = AuditUnavailable("audit log write was interrupted")
                         pending.done = True
                     self._leader_busy = False
                     self._cond.notify_all()

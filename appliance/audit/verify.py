@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from appliance.audit.canonical import canonical_json, encode_trusted, parse_strict
+from appliance.audit.canonical import canonical_json, encode_trusted, parse_strict, scan_strict
 from appliance.audit.checkpoint import Checkpoint, key_id, verify_checkpoint
 from appliance.audit.event import EVENT_KEYS, GENESIS_HASH
 from appliance.audit.files import CHECKPOINTS_FILE, list_segments
@@ -228,7 +228,7 @@ def _verify_segment(chain: _Chain, path: Path, *, last: bool) -> TornTail | None
 
 def _verify_lines(chain: _Chain, name: str, raw_lines: list[bytes], texts: list[str]) -> None:
     """The hot loop: keep it free of calls that are not needed for every line."""
-    decode = parse_strict
+    scan = scan_strict
     encode = encode_trusted
     sha256 = _sha256
     keys = EVENT_KEYS
@@ -237,9 +237,11 @@ def _verify_lines(chain: _Chain, name: str, raw_lines: list[bytes], texts: list[
     next_size = _next_size(chain)
     for lineno, (raw, text) in enumerate(zip(raw_lines, texts, strict=True), start=1):
         try:
-            event = decode(text)
-        except ValueError as exc:
-            raise IntegrityError(f"{name}:{lineno}: not a JSON event ({exc})") from None
+            event, end = scan(text, 0)
+        except (StopIteration, ValueError):
+            raise _syntax_error(name, lineno, text) from None
+        if end != len(text):
+            raise _syntax_error(name, lineno, text)
         if type(event) is not dict or event.keys() != keys:
             raise _shape_error(name, lineno, event)
         stored = event.pop("hash")
@@ -332,6 +334,15 @@ def _layout_error(name: str, lineno: int, seq: int, body: str, stored: object) -
         f"{name}:{lineno} (seq {seq}): line expected in canonical form (RFC 8785, hash last), "
         "got another encoding of the same event: the line was rewritten"
     )
+
+
+def _syntax_error(name: str, lineno: int, text: str) -> IntegrityError:
+    try:
+        parse_strict(text)
+        problem = "extra data after the event"
+    except ValueError as exc:
+        problem = str(exc)
+    return IntegrityError(f"{name}:{lineno}: not a JSON event ({problem})")
 
 
 def _shape_error(name: str, lineno: int, event: object) -> IntegrityError:

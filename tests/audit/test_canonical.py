@@ -45,13 +45,37 @@ def test_fast_encoder_matches_rfc8785(value: Any) -> None:
     assert canonical_json(value) == rfc8785.dumps(value)
 
 
-@settings(max_examples=100, deadline=None)
-@given(st.dictionaries(st.text(st.characters(max_codepoint=0x7F), max_size=8), _VALUES,
-                       max_size=8))
-def test_trusted_encoder_matches_rfc8785_for_parsed_ascii(value: dict[str, Any]) -> None:
-    """What the verifier does: parse, then the raw C encoder (no type walk)."""
-    parsed = parse_strict(json.dumps(value))
-    assert encode_trusted(parsed).encode() == rfc8785.dumps(parsed)
+_ASCII_KEYS = st.text(st.characters(max_codepoint=0x7F), max_size=8)
+_ASCII_KEYED = st.recursive(
+    _SCALARS,
+    lambda inner: st.one_of(st.lists(inner, max_size=5),
+                            st.dictionaries(_ASCII_KEYS, inner, max_size=5)),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_ASCII_KEYED)
+def test_trusted_encoder_matches_rfc8785_when_keys_are_ascii(value: Any) -> None:
+    """What the writer relies on: validated events have ASCII keys and no floats."""
+    assert encode_trusted(value).encode() == rfc8785.dumps(value)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_VALUES, st.sampled_from(["rfc8785", "escaped", "spaced", "unsorted"]))
+def test_verifier_fast_path_accepts_exactly_what_rfc8785_accepts(value: Any, form: str) -> None:
+    """What the verifier relies on: for ASCII text, comparing it with the C encoder's output of
+    its parse accepts a line if and only if it is the RFC 8785 encoding of that parse."""
+    text = {
+        "rfc8785": lambda: rfc8785.dumps(value).decode(),
+        "escaped": lambda: json.dumps(value, sort_keys=True, separators=(",", ":")),
+        "spaced": lambda: json.dumps(value, sort_keys=True),
+        "unsorted": lambda: json.dumps(value, separators=(",", ":")),
+    }[form]()
+    if not text.isascii():
+        return
+    parsed = parse_strict(text)
+    assert (encode_trusted(parsed) == text) == (rfc8785.dumps(parsed) == text.encode())
 
 
 @pytest.mark.parametrize("value, expected", [

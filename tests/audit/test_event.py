@@ -31,6 +31,16 @@ def test_hash_is_sha256_of_rfc8785_without_hash() -> None:
     assert stored["prev_hash"] == "0" * 64
 
 
+def test_non_ascii_text_is_hashed_as_rfc8785_says() -> None:
+    event = sealed(actor="José Ñúñez", reasons=["naïve ☃ reason", "emoji 😀"],
+                   resource="dataset:données")
+    stored = json.loads(event.to_line())
+    del stored["hash"]
+    assert event.hash == hashlib.sha256(rfc8785.dumps(stored)).hexdigest()
+    assert "José".encode() in event.to_line()  # raw UTF-8, not \u escapes
+    assert AuditEvent.from_line(event.to_line()) == event
+
+
 def test_round_trips_through_its_line() -> None:
     event = sealed()
     assert AuditEvent.from_line(event.to_line()) == event

@@ -153,6 +153,21 @@ def test_group_commit_batches_concurrent_threads(audit_dir: Path, key: Ed25519Pr
     assert report.checkpoints < report.events  # several events shared a write and a checkpoint
 
 
+def test_group_commit_respects_the_batch_limit(audit_dir: Path, key: Ed25519PrivateKey) -> None:
+    log = AuditLog(audit_dir, key, group_commit=True, max_batch=3)
+    pool = [threading.Thread(target=lambda n=n: [log.append(**event_fields(n * 10 + i))
+                                                 for i in range(5)]) for n in range(6)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    checkpoints = (audit_dir / "checkpoints.jsonl").read_text().splitlines()
+    sizes = [json.loads(line)["tree_size"] for line in checkpoints]
+    assert sizes[-1] == 30
+    assert all(b - a <= 3 for a, b in zip([0, *sizes], sizes, strict=False))
+    assert verify_log(audit_dir, key.public_key()).events == 30
+
+
 def test_group_commit_reports_a_failed_batch_to_every_caller(
     audit_dir: Path, key: Ed25519PrivateKey, monkeypatch: pytest.MonkeyPatch
 ) -> None:
