@@ -53,6 +53,7 @@ REQUIRED = {
     "SystemCallArchitectures": "native",
     "UMask": "0077",
     "LimitCORE": "0",
+    "MemorySwapMax": "0",
 }
 
 
@@ -168,6 +169,8 @@ def test_compose_appliance_uses_opa() -> None:
     assert "--allow-insecure-bind" not in command
     assert set(appliance["secrets"]) == set(compose["secrets"]) == {"tls-cert", "tls-key"}
     assert appliance["volumes"] == ["appliance-home:/var/lib/appliance"]
+    assert appliance["memswap_limit"] == appliance["mem_limit"]  # no swap
+    assert appliance["ulimits"]["core"] == 0
 
 
 def _dockerfile_final_stage() -> list[str]:
