@@ -49,6 +49,8 @@ class RemoteClient:
 
     def __init__(self, url: str, token: str | None, *, ca_bundle: str | None = None,
                  timeout: float = 600.0, transport: httpx.BaseTransport | None = None) -> None:
+        import ssl
+
         import httpx
 
         self.url = url.rstrip("/")
@@ -56,7 +58,8 @@ class RemoteClient:
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout,
-                                  verify=ca_bundle or True, transport=transport,
+                                  verify=ssl.create_default_context(cafile=ca_bundle),
+                                  transport=transport,
                                   follow_redirects=False, trust_env=False)
 
     @classmethod
