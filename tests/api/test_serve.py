@@ -22,6 +22,7 @@ from appliance.errors import ConfigurationError, InvalidInput
 from tests.api.conftest import free_port, make_home
 
 ROOT = Path(__file__).resolve().parents[2]
+ANY = "0.0.0.0"  # noqa: S104  (the address under test: every interface)
 
 
 @pytest.fixture(scope="module")
@@ -91,16 +92,16 @@ def stopper() -> Iterator[list[subprocess.Popen[str]]]:
 def test_loopback_detection() -> None:
     assert is_loopback("127.0.0.1") and is_loopback("127.1.2.3") and is_loopback("::1")
     assert is_loopback("localhost")
-    assert not is_loopback("0.0.0.0") and not is_loopback("::") and not is_loopback("10.0.0.1")
+    assert not is_loopback(ANY) and not is_loopback("::") and not is_loopback("10.0.0.1")
 
 
 def test_bind_rules(tls_files: tuple[Path, Path], tmp_path: Path) -> None:
     cert, key = tls_files
     assert not plan_bind("127.0.0.1", 8443, None, None, False).tls
     with pytest.raises(ConfigurationError, match="refusing to serve plain HTTP on 0.0.0.0"):
-        plan_bind("0.0.0.0", 8443, None, None, False)
-    assert plan_bind("0.0.0.0", 8443, None, None, True).url == "http://0.0.0.0:8443/"
-    assert plan_bind("0.0.0.0", 8443, cert, key, False).url == "https://0.0.0.0:8443/"
+        plan_bind(ANY, 8443, None, None, False)
+    assert plan_bind(ANY, 8443, None, None, True).url == "http://0.0.0.0:8443/"
+    assert plan_bind(ANY, 8443, cert, key, False).url == "https://0.0.0.0:8443/"
     with pytest.raises(InvalidInput, match="go together"):
         plan_bind("127.0.0.1", 8443, cert, None, False)
     with pytest.raises(InvalidInput, match="not a TCP port"):
@@ -113,7 +114,7 @@ def test_bind_rules(tls_files: tuple[Path, Path], tmp_path: Path) -> None:
 
 
 def test_non_loopback_without_tls_is_refused(served_home: tuple[Path, dict[str, str]]) -> None:
-    process = serve(served_home[0], "--host", "0.0.0.0", "--port", str(free_port()))
+    process = serve(served_home[0], "--host", ANY, "--port", str(free_port()))
     _, err = process.communicate(timeout=60)
     assert process.returncode == 9
     assert "refusing to serve plain HTTP on 0.0.0.0" in err
@@ -122,7 +123,7 @@ def test_non_loopback_without_tls_is_refused(served_home: tuple[Path, dict[str, 
 def test_insecure_bind_warns_loudly(served_home: tuple[Path, dict[str, str]],
                                     stopper: list[subprocess.Popen[str]]) -> None:
     port = free_port()
-    process = serve(served_home[0], "--host", "0.0.0.0", "--port", str(port),
+    process = serve(served_home[0], "--host", ANY, "--port", str(port),
                     "--allow-insecure-bind")
     stopper.append(process)
     wait_ready(f"http://127.0.0.1:{port}", process)
