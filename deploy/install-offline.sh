@@ -87,8 +87,8 @@ if [[ -e "$venv" ]]; then
   [[ $force -eq 1 ]] || die "$venv exists (use --force to replace it)"
   rm -rf "$venv"
 fi
-mkdir -p "$prefix"
 umask 022   # the code is readable by the service user; the home stays 077
+mkdir -p "$prefix"
 "$python" -m venv "$venv"
 # The host's pip configuration must not add sources: a find-links or index from pip.conf or the
 # environment would let pip pick a file that is not in the manifest.

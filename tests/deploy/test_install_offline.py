@@ -116,6 +116,9 @@ def test_installs_with_no_index_and_runs_init(tmp_path: Path, bundle_tool: Modul
     config = prefix / "home" / "config.json"
     assert config.is_file()
     assert stat.S_IMODE(config.stat().st_mode) == 0o600  # the script's umask 077
+    # ... while the code stays readable by the service user, who is not root.
+    assert stat.S_IMODE(prefix.stat().st_mode) == 0o755
+    assert stat.S_IMODE((prefix / "venv" / "pyvenv.cfg").stat().st_mode) == 0o644
     assert json.loads((prefix / "share" / "bundle.json").read_text())["version"] == "0.1.0"
 
 
