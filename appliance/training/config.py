@@ -157,7 +157,9 @@ class JobConfig(BaseModel):
         return len(self.dataset_ids) > 1
 
     def to_json(self) -> str:
-        return json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        """The settings the user chose (defaults stay defaults, so a dataset's field names and
+        the recipe can still fill them in when the job is parsed back)."""
+        return json.dumps(self.model_dump(mode="json", exclude_unset=True), sort_keys=True)
 
 
 def parse_job_config(data: dict[str, Any]) -> JobConfig:

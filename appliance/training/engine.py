@@ -38,6 +38,7 @@ from appliance.training.data import (
     sorted_by_length,
     split_indices,
 )
+from appliance.training.inputs import BaseModel, DatasetInput
 from appliance.training.modeling import (
     ModelSpec,
     build_model,
@@ -46,12 +47,18 @@ from appliance.training.modeling import (
     lora_targets,
     weights_to_bytes,
 )
-from appliance.training.recipe import BaseFacts, DataStats, Recipe, choose_recipe, plan_epochs
+from appliance.training.recipe import (
+    BaseFacts,
+    DataStats,
+    Recipe,
+    choose_recipe,
+    head_learning_rate,
+)
 from appliance.training.tasks import Task, get_task
 from appliance.training.trainer import (
-    CANCELLED,
+    SAVE_ON_STOP,
     ApplianceTrainer,
-    GroupedLengthSampler,
+    BudgetClock,
     JobCallback,
     TrainHooks,
     load_trainable_weights,
@@ -61,30 +68,11 @@ from appliance.training.trainer import (
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".pkl", ".npz")
 
 
-@dataclass(frozen=True)
-class DatasetInput:
-    """One dataset's records, already decrypted in memory by the gate."""
-
-    dataset_id: str
-    name: str
-    content_hash: str
-    records: Sequence[dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class BaseModel:
-    """A registered base model: a local directory and the SHA-256 it was registered with."""
-
-    name: str
-    path: Path
-    sha256: str
-
-
 @dataclass
 class Outcome:
     """What a run produced. ``weights`` is None unless it succeeded."""
 
-    status: str  # "succeeded" | "cancelled" | "stopped"
+    status: str  # "succeeded" | "cancelled" | "interrupted" | "stopped"
     reason: str | None = None
     weights: bytes | None = None
     spec: ModelSpec | None = None
@@ -180,7 +168,7 @@ def _train_once(
         prepared, base, recipe, _with_extra(hooks, lambda: {"split_sha256": digest}), state, scratch
     )
     if fit.callback.stop_reason is not None:
-        status = "cancelled" if fit.callback.stop_reason == CANCELLED else "stopped"
+        status = _stop_status(fit.callback.stop_reason)
         return Outcome(status=status, reason=fit.callback.stop_reason, recipe=fit.recipe.as_dict())
     metrics = final_metrics(fit, prepared, hooks)
     weights = weights_to_bytes(fit.model, fit.spec)
@@ -238,7 +226,7 @@ def _search(
             phase=phase,
         )
         if fit.callback.stop_reason is not None:
-            status = "cancelled" if fit.callback.stop_reason == CANCELLED else "stopped"
+            status = _stop_status(fit.callback.stop_reason)
             return Outcome(
                 status=status,
                 reason=fit.callback.stop_reason,
@@ -310,6 +298,11 @@ class _SearchProgress:
         self.best_index, self.best_weights = int(saved["best_index"]), saved["best_weights"]
 
 
+def _stop_status(reason: str) -> str:
+    """'cancelled' or 'interrupted' (progress kept), else 'stopped' (a revoked dataset, say)."""
+    return reason if reason in SAVE_ON_STOP else "stopped"
+
+
 def _better(value: float, than: float, greater_is_better: bool) -> bool:
     return value > than if greater_is_better else value < than
 
@@ -332,7 +325,7 @@ def search_grid(config: JobConfig, recipe: Recipe) -> list[Recipe]:
         lora = dict(recipe.lora) if recipe.lora else None
         if lora is not None and rank is not None:
             lora.update(r=rank, alpha=2.0 * rank)
-        head_lr = min(10 * lr, 5e-3) if recipe.head_learning_rate is not None else None
+        head_lr = head_learning_rate(lr) if recipe.head_learning_rate is not None else None
         grid.append(
             recipe.with_overrides(
                 learning_rate=lr,
@@ -340,7 +333,6 @@ def search_grid(config: JobConfig, recipe: Recipe) -> list[Recipe]:
                 epochs=float(n_epochs),
                 lora=lora,
                 time_budget_s=budget,
-                epochs_planned=recipe.epochs_planned and not config.search_epochs,
                 notes=[],
             )
         )
@@ -363,7 +355,8 @@ def prepare(
     seed = config.split_seed if config.split_seed is not None else config.seed
     parts, validation, test, records = [], [], [], {}
     for i, dataset in enumerate(datasets):
-        examples = task.to_examples(dataset.records, config, tags[i] if tags else None)
+        own = _with_dataset_fields(config, dataset.fields)
+        examples = task.to_examples(dataset.records, own, tags[i] if tags else None)
         if len(examples) < 3:
             raise InvalidInput(
                 f"dataset {dataset.dataset_id} has {len(examples)} usable records; "
@@ -408,6 +401,19 @@ def prepare(
     return Prepared(
         task, tokenizer, train, validation, test, labels, tags, split_doc, stats, facts, pooling
     )
+
+
+FIELD_ROLES = ("text_field", "label_field", "prompt_field", "response_field")
+
+
+def _with_dataset_fields(config: JobConfig, fields: dict[str, str] | None) -> JobConfig:
+    """The dataset's own field names, unless the job named its own."""
+    chosen = {
+        k: v
+        for k, v in (fields or {}).items()
+        if k in FIELD_ROLES and v and k not in config.model_fields_set
+    }
+    return config.model_copy(update=chosen) if chosen else config
 
 
 def _split_record(split: Split) -> dict[str, Any]:
@@ -495,28 +501,20 @@ def fit_model(
     if state is not None:
         load_trainable_weights(model, state["model"])
         hooks.log(f"resuming from step {json.loads(state['trainer_state'])['global_step']}")
-    elif recipe.epochs_planned:
-        features = task.encode(
-            prepared.train, prepared.tokenizer, recipe.max_length, prepared.labels
-        )
-        per_step = measure_step_seconds(model, features, _collator(prepared, recipe), recipe)
-        steps = -(-len(features) // (recipe.batch_size * recipe.gradient_accumulation_steps))
-        eval_s = per_step / 3 * len(prepared.validation) / recipe.batch_size
-        recipe = plan_epochs(recipe, per_step, steps, eval_s)
-        hooks.log(f"recipe: {recipe.notes[-1]}")
-    planned = recipe
     outer_extra = hooks.extra_state
-    hooks = _with_extra(hooks, lambda: {**outer_extra(), "recipe": json.dumps(planned.as_dict())})
+    hooks = _with_extra(hooks, lambda: {**outer_extra(), "recipe": json.dumps(recipe.as_dict())})
+    budget = BudgetClock(recipe.time_budget_s, hooks.clock) if recipe.time_budget_s else None
     callback = JobCallback(
         hooks,
         task.selection_metric,
         task.greater_is_better,
         recipe.early_stopping_patience,
         phase=phase,
+        budget=budget,
     )
     if state is not None and "tracker" in state:
         callback.load_state_dict(state["tracker"])
-    trainer = _make_trainer(model, prepared, recipe, hooks, state, scratch, callback)
+    trainer = _make_trainer(model, prepared, recipe, hooks, state, scratch, callback, budget)
     callback.trainer = trainer
     trainer.train()
     callback.trainer = None  # later evaluations are final scores, not epochs to track
@@ -538,6 +536,7 @@ def _make_trainer(
     state: dict[str, Any] | None,
     scratch: Path,
     callback: JobCallback | None,
+    budget: BudgetClock | None = None,
 ) -> ApplianceTrainer:
     from transformers import TrainingArguments
     from transformers.trainer_callback import PrinterCallback
@@ -590,6 +589,9 @@ def _make_trainer(
         head_learning_rate=recipe.head_learning_rate,
         group_lengths=group,
         resume_state=state if state is not None and "trainer_state" in state else None,
+        budget=budget,
+        # with a time budget the step count is only a ceiling: warm up over a tenth of an epoch
+        warmup_steps=max(1, round(recipe.warmup_ratio * steps_per_epoch)) if budget else None,
     )
     trainer.remove_callback(PrinterCallback)
     return trainer
@@ -602,44 +604,6 @@ def _accuracy(prediction: Any) -> dict[str, float]:
         else prediction.predictions
     )
     return {"accuracy": float((logits.argmax(-1) == prediction.label_ids).mean())}
-
-
-def measure_step_seconds(
-    model: nn.Module,
-    features: list[dict[str, Any]],
-    collator: PaddingCollator,
-    recipe: Recipe,
-    steps: int = 4,
-) -> float:
-    """Seconds per optimizer step on batches drawn as training will draw them; the model's
-    weights and every RNG are put back afterwards, so the run is as if this never happened."""
-    saved = trainable_weights(model)
-    rng = checkpoint.capture_rng()
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=1e-12)
-    lengths = [len(f["input_ids"]) for f in features]
-    size = recipe.batch_size * recipe.gradient_accumulation_steps
-    order = (
-        list(GroupedLengthSampler(lengths, size, recipe.seed))
-        if recipe.group_by_length
-        else torch.randperm(len(features)).tolist()
-    )
-    batches = [order[i : i + recipe.batch_size] for i in range(0, len(order), recipe.batch_size)]
-    picks = [batches[(k * 7919) % len(batches)] for k in range(steps + 1)]
-    model.train()
-    elapsed = 0.0
-    for k, pick in enumerate(picks):
-        batch = collator([features[i] for i in pick])
-        start = time.perf_counter()
-        loss = model(**batch).loss
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        if k > 0:  # the first step pays one-off allocation costs
-            elapsed += time.perf_counter() - start
-    load_trainable_weights(model, saved)
-    checkpoint.restore_rng(rng)
-    return elapsed / steps * recipe.gradient_accumulation_steps
 
 
 # -- scoring -------------------------------------------------------------------------------------

@@ -7,8 +7,8 @@ docs/security-training.md for the figures. What mattered, in order:
 1. full fine-tuning, not LoRA, for a small encoder: LoRA at r=8 learns 77-way intents slowly;
 2. a learning rate far above the BERT folklore (3e-4 for a 22M-parameter model), with warmup,
    and a ten times larger one for the new head;
-3. several epochs, planned from a measured step time so the job fits its time budget, with the
-   best validation epoch kept (early stopping);
+3. several epochs within a time budget, the learning rate decaying to zero by whichever of the
+   steps or the time ends first, and the best validation epoch kept (early stopping);
 4. mean pooling for a sentence-transformers base (it was trained that way), not the CLS token;
 5. a frozen word-embedding matrix: half of MiniLM's weights, and most of the optimizer's time,
    for no accuracy;
@@ -19,13 +19,12 @@ Every choice is recorded, with the reason, in the job's recipe.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from appliance.training.config import JobConfig
 
-#: Training time a CPU job plans its epochs for, when it names neither epochs nor a budget.
+#: Training time of a CPU job that names neither epochs nor a budget.
 CPU_TIME_BUDGET_S = 390.0
 #: A base at most this large is fully fine-tuned by default; larger ones get LoRA.
 FULL_FINETUNE_MAX_PARAMS = 150_000_000
@@ -71,7 +70,6 @@ class Recipe:
     precision: str
     seed: int
     time_budget_s: float | None
-    epochs_planned: bool
     notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -121,7 +119,7 @@ def choose_recipe(
         lr = 3e-4 if base.n_params <= 40_000_000 else 5e-5
     else:
         lr = 5e-5
-    head_lr = min(10 * lr, 5e-3) if encoder else None
+    head_lr = head_learning_rate(lr) if encoder else None
     batch = config.batch_size or (_batch_for(stats.n_train) if encoder else 8)
     limit = base.max_positions if base.max_positions > 0 else 512
     cap = 256 if encoder else 1024
@@ -131,9 +129,15 @@ def choose_recipe(
         max_length = max(16, min(_round_up(stats.length_p99, 8), cap, limit))
         notes.append(f"max_length {max_length}: 99th percentile of {stats.length_p99} tokens")
     patience = config.early_stopping_patience or 2
-    epochs_planned = config.epochs is None and device == "cpu"
     epochs = config.epochs if config.epochs is not None else _max_epochs(stats.n_train, encoder)
-    budget = config.time_budget_s or (CPU_TIME_BUDGET_S if epochs_planned else None)
+    budget = config.time_budget_s
+    if budget is None and config.epochs is None and device == "cpu":
+        budget = CPU_TIME_BUDGET_S
+    if budget is not None:
+        notes.append(
+            f"epochs: up to {epochs:g}, within {budget:.0f}s of training; the learning "
+            "rate decays to zero by whichever ends first"
+        )
     return Recipe(
         method=method,
         learning_rate=lr,
@@ -153,25 +157,13 @@ def choose_recipe(
         precision=precision,
         seed=config.seed,
         time_budget_s=budget,
-        epochs_planned=epochs_planned,
         notes=notes,
     )
 
 
-def plan_epochs(
-    recipe: Recipe, seconds_per_step: float, steps_per_epoch: int, eval_seconds: float
-) -> Recipe:
-    """As many epochs as fit the time budget (at least one, at most the recipe's ceiling)."""
-    if not recipe.epochs_planned or recipe.time_budget_s is None:
-        return recipe
-    epoch_s = seconds_per_step * steps_per_epoch + eval_seconds
-    fit = math.floor(recipe.time_budget_s / max(epoch_s, 1e-6))
-    epochs = float(max(1, min(int(recipe.epochs), fit)))
-    note = (
-        f"epochs {epochs:g}: {epoch_s:.0f}s per epoch measured, budget "
-        f"{recipe.time_budget_s:.0f}s, ceiling {recipe.epochs:g}"
-    )
-    return replace(recipe, epochs=epochs, notes=[*recipe.notes, note])
+def head_learning_rate(lr: float) -> float:
+    """A new head starts from nothing: it gets ten times the body's rate, within reason."""
+    return round(min(10 * lr, 5e-3), 12)
 
 
 def _batch_for(n_train: int) -> int:

@@ -37,6 +37,42 @@ from appliance.training import checkpoint
 MEMORY_CHECKPOINT = "<memory>"
 
 
+class BudgetClock:
+    """Training time spent so far, carried across a resume (``offset``)."""
+
+    def __init__(self, budget_s: float | None, clock: Callable[[], float] = time.monotonic) -> None:
+        self.budget_s = budget_s
+        self.clock = clock
+        self.offset = 0.0
+        self._started: float | None = None
+
+    def start(self) -> None:
+        self._started = self.clock()
+
+    def elapsed(self) -> float:
+        return self.offset + (0.0 if self._started is None else self.clock() - self._started)
+
+    def spent(self) -> bool:
+        return self.budget_s is not None and self.elapsed() >= self.budget_s
+
+
+def budget_schedule(
+    warmup_steps: int, max_steps: int, clock: BudgetClock
+) -> Callable[[int], float]:
+    """Linear warmup, then linear decay to zero by whichever ends first: the steps, or the time
+    budget. On a slow or busy machine the learning rate still reaches zero when the time is up,
+    instead of being cut off half-way down a schedule planned for more steps."""
+
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / (warmup_steps + 1)
+        by_steps = (step - warmup_steps) / max(1, max_steps - warmup_steps)
+        by_time = clock.elapsed() / clock.budget_s if clock.budget_s else 0.0
+        return max(0.0, 1.0 - max(by_steps, by_time))
+
+    return factor
+
+
 class GroupedLengthSampler(Sampler[int]):
     """Batches of similar length, in shuffled order, drawn from ``seed + epoch``."""
 
@@ -69,12 +105,37 @@ class ApplianceTrainer(Trainer):
         head_learning_rate: float | None = None,
         group_lengths: list[int] | None = None,
         resume_state: dict[str, Any] | None = None,
+        budget: BudgetClock | None = None,
+        warmup_steps: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.head_learning_rate = head_learning_rate
         self.group_lengths = group_lengths
         self.resume_state = resume_state
+        self.budget = budget
+        self.warmup_steps = warmup_steps
+
+    def create_scheduler(
+        self, num_training_steps: int, optimizer: torch.optim.Optimizer | None = None
+    ) -> Any:
+        if self.lr_scheduler is None and self.budget is not None and self.budget.budget_s:
+            optimizer = optimizer if optimizer is not None else self.optimizer
+            assert optimizer is not None
+            warmup = (
+                self.warmup_steps
+                if self.warmup_steps is not None
+                else self.args.get_warmup_steps(num_training_steps)
+            )
+            schedule = budget_schedule(warmup, num_training_steps, self.budget)
+            # a plain function, not the closure's object: LambdaLR then keeps it out of its
+            # state_dict, which must stay loadable with weights_only
+            self.lr_scheduler = torch.optim.lr_scheduler.LambdaLR(
+                optimizer, lambda step: schedule(step)
+            )
+            self._created_lr_scheduler = True
+            return self.lr_scheduler
+        return super().create_scheduler(num_training_steps, optimizer)
 
     # -- optimizer and sampler ------------------------------------------------------------------
 
@@ -221,6 +282,10 @@ class TrainHooks:
 
 
 CANCELLED = "cancelled"
+#: The worker was told to exit (SIGTERM): keep the progress, resume on the next start.
+INTERRUPTED = "interrupted"
+#: Stop reasons that keep a checkpoint; any other (a revoked dataset) discards the progress.
+SAVE_ON_STOP = (CANCELLED, INTERRUPTED)
 
 
 @dataclass
@@ -232,9 +297,11 @@ class JobCallback(TrainerCallback):
     greater_is_better: bool
     patience: int
     phase: str = "training"
+    budget: BudgetClock | None = None
     trainer: ApplianceTrainer | None = None
     stop_reason: str | None = None
     early_stopped: bool = False
+    budget_stopped: bool = False
     best_metric: float | None = None
     best_weights: dict[str, torch.Tensor] | None = None
     bad_evals: int = 0
@@ -264,6 +331,8 @@ class JobCallback(TrainerCallback):
     ) -> None:
         self._started = self._last_checkpoint = self.hooks.clock()
         self._start_step = state.global_step
+        if self.budget is not None:
+            self.budget.start()
 
     def on_log(
         self,
@@ -286,8 +355,16 @@ class JobCallback(TrainerCallback):
         if reason is not None:
             self.stop_reason = reason
             control.should_training_stop = True
-            if reason == CANCELLED:
-                self.save()  # cancel keeps its progress; a revoked dataset's does not
+            if reason in SAVE_ON_STOP:
+                self.save()  # a cancel keeps its progress; a revoked dataset's does not
+            return
+        if self.budget is not None and self.budget.spent() and state.global_step < state.max_steps:
+            self.budget_stopped = True
+            control.should_training_stop = True
+            control.should_evaluate = True  # score the final weights before stopping
+            self.hooks.log(
+                f"time budget of {self.budget.budget_s:.0f}s reached at epoch {state.epoch:.2f}"
+            )
             return
         at_epoch_end = state.epoch is not None and float(state.epoch).is_integer()
         every = self.hooks.checkpoint_every_steps
@@ -300,8 +377,8 @@ class JobCallback(TrainerCallback):
     def on_epoch_end(
         self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
     ) -> None:
-        if self.stop_reason is not None:
-            control.should_evaluate = False  # stopping must not wait for an evaluation
+        if self.stop_reason is not None or self.budget_stopped:
+            control.should_evaluate = False  # stopping must not wait for another evaluation
 
     def on_evaluate(
         self,
@@ -354,6 +431,8 @@ class JobCallback(TrainerCallback):
         elapsed = now - self._started
         remaining = state.max_steps - state.global_step
         eta = elapsed / done * remaining if done > 0 else None
+        if eta is not None and self.budget is not None and self.budget.budget_s:
+            eta = min(eta, max(0.0, self.budget.budget_s - self.budget.elapsed()))
         self.hooks.on_progress(
             {
                 "phase": self.phase,

@@ -1,0 +1,83 @@
+"""A trained model rebuilt in memory from its weights bytes, for batched predict and generate.
+
+The caller (:mod:`.models`) obtains the bytes through the gate; this module only rebuilds the
+model around its registered base directory (``local_files_only``) and runs it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from appliance.training.modeling import (
+    ModelSpec,
+    build_model,
+    load_tokenizer,
+    load_weights,
+    spec_from_bytes,
+)
+from appliance.training.tasks.sft import render_prompt
+
+
+@dataclass
+class Predictor:
+    spec: ModelSpec
+    model: nn.Module
+    tokenizer: Any
+    device: str
+
+    @torch.inference_mode()
+    def classify(self, texts: list[str], batch_size: int = 64) -> list[dict[str, Any]]:
+        """One ``{"label", "score"}`` per text, in order; batches sorted by length for speed."""
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        results: list[dict[str, Any]] = [{} for _ in texts]
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            batch = self.tokenizer(
+                [texts[i] for i in chunk],
+                truncation=True,
+                max_length=self.spec.max_length,
+                padding=True,
+                return_tensors="pt",
+            ).to(self.device)
+            logits = self.model(
+                input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
+            ).logits
+            probs = torch.softmax(logits.float(), dim=-1)
+            score, index = probs.max(dim=-1)
+            for i, s, k in zip(chunk, score.tolist(), index.tolist(), strict=True):
+                results[i] = {"label": self.spec.labels[k], "score": round(float(s), 6)}
+        return results
+
+    @torch.inference_mode()
+    def generate(self, prompt: str, max_new_tokens: int = 64) -> str:
+        text = render_prompt(self.tokenizer, prompt)
+        templated = bool(getattr(self.tokenizer, "chat_template", None))
+        inputs = self.tokenizer(text, return_tensors="pt", add_special_tokens=not templated)
+        inputs = inputs.to(self.device)
+        output = self.model.generate(  # type: ignore[operator]
+            **inputs,
+            max_new_tokens=max_new_tokens,
+            do_sample=False,
+            pad_token_id=self.tokenizer.pad_token_id,
+            eos_token_id=self.tokenizer.eos_token_id,
+        )
+        new_tokens = output[0, inputs["input_ids"].shape[1] :]
+        return str(self.tokenizer.decode(new_tokens, skip_special_tokens=True))
+
+
+def load_predictor(weights: bytes, base_path: Path, device: str | None = None) -> Predictor:
+    """Rebuild the model the weights were trained as; LoRA adapters are merged for speed."""
+    spec = spec_from_bytes(weights)
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    model = build_model(spec, base_path)
+    load_weights(model, spec, weights)
+    if spec.lora is not None:
+        model = model.merge_and_unload()  # type: ignore[operator]
+    model.to(device).eval()
+    tokenizer = load_tokenizer(base_path, causal=spec.model_kind == "causal")
+    return Predictor(spec, model, tokenizer, device)

@@ -1,0 +1,387 @@
+"""Training jobs: the ``jobs`` and ``job_logs`` tables, state changes, and worker processes.
+
+States: QUEUED -> RUNNING -> SUCCEEDED | FAILED | CANCELLED. One worker process per job
+(``python -m appliance.training.worker JOB_ID --home HOME``) owns a RUNNING job and records its pid;
+a RUNNING job whose pid is gone was interrupted (crash, kill, reboot) and :func:`recover_jobs`
+starts a new worker for it, which resumes from the last encrypted checkpoint. This module imports
+no torch: listing or cancelling jobs stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from appliance.db import transaction
+from appliance.errors import Conflict, InvalidInput, NotFound
+from appliance.gate import Principal, authorize
+from appliance.training.config import JobConfig, parse_job_config
+from appliance.training.registry import get_base_model
+from appliance.training.tasks import get_task
+
+if TYPE_CHECKING:
+    from appliance.context import Context
+
+QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = (
+    "QUEUED",
+    "RUNNING",
+    "SUCCEEDED",
+    "FAILED",
+    "CANCELLED",
+)
+FINISHED = (SUCCEEDED, FAILED, CANCELLED)
+APPROVED = "APPROVED"  # the dataset state training needs (appliance.datasets.APPROVED)
+
+_COLUMNS = (
+    "job_id, kind, task, state, config, dataset_ids, created_by, created_role, created_at, "
+    "started_at, finished_at, pid, progress, metrics, error, checkpoint_object_id, model_id, "
+    "cancel_requested, base_model, split, recipe, heartbeat_at"
+)
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    """A job as ``job show`` reports it (never any record contents)."""
+
+    job_id: str
+    kind: str
+    task: str
+    state: str
+    config: dict[str, Any]
+    dataset_ids: list[str]
+    base_model: str | None
+    created_by: str
+    created_role: str
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    pid: int | None
+    progress: dict[str, Any]
+    metrics: dict[str, Any]
+    recipe: dict[str, Any]
+    split: dict[str, Any]
+    error: str | None
+    model_id: str | None
+    cancel_requested: bool
+    has_checkpoint: bool
+
+    @property
+    def finished(self) -> bool:
+        return self.state in FINISHED
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def summary(self) -> dict[str, Any]:
+        """The columns of ``job list``."""
+        return {
+            k: getattr(self, k)
+            for k in (
+                "job_id",
+                "kind",
+                "task",
+                "state",
+                "base_model",
+                "created_by",
+                "created_at",
+                "model_id",
+            )
+        } | {"progress": _progress_text(self.progress)}
+
+
+def new_job_id() -> str:
+    return "job_" + secrets.token_hex(6)
+
+
+def submit_job(ctx: Context, principal: Principal, config: JobConfig | dict[str, Any]) -> JobInfo:
+    """Queue a job; it refuses to queue unless every dataset is APPROVED and the base exists."""
+    if isinstance(config, dict):
+        config = parse_job_config(config)
+    task = get_task(config.task)
+    job_id = new_job_id()
+    authorize(
+        ctx,
+        principal,
+        "job.create",
+        {"type": "job", "id": job_id},
+        "training",
+        {"task": config.task, "datasets": config.dataset_ids, "kind": config.kind},
+    )
+    base_name = config.base_model or task.default_base_model
+    if base_name is None:
+        raise InvalidInput(f"task '{config.task}' has no default base model; name one")
+    get_base_model(ctx, base_name)  # NotFound names the registered ones
+    config = config.model_copy(update={"base_model": base_name})
+    for dataset_id in config.dataset_ids:
+        check_dataset_approved(ctx, dataset_id)
+    now = ctx.now()
+    with transaction(ctx.conn):
+        ctx.conn.execute(
+            "INSERT INTO jobs(job_id, kind, task, state, config, dataset_ids, created_by,"
+            " created_role, created_at, base_model) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (
+                job_id,
+                config.kind,
+                config.task,
+                QUEUED,
+                config.to_json(),
+                json.dumps(config.dataset_ids),
+                principal.name,
+                principal.role,
+                now,
+                base_name,
+            ),
+        )
+    append_log(
+        ctx,
+        job_id,
+        f"queued by {principal.name}: {config.kind} {config.task} on "
+        f"{', '.join(config.dataset_ids)} with base {base_name}",
+    )
+    return load_job(ctx, job_id)
+
+
+def check_dataset_approved(ctx: Context, dataset_id: str) -> None:
+    """Raise :class:`Conflict` unless the dataset exists and is APPROVED right now."""
+    row = ctx.conn.execute(
+        "SELECT state FROM datasets WHERE dataset_id=?", (dataset_id,)
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"no dataset {dataset_id}")
+    if row["state"] != APPROVED:
+        raise Conflict(f"dataset {dataset_id} is {row['state']}, not APPROVED: training refused")
+
+
+def get_job(ctx: Context, principal: Principal, job_id: str) -> JobInfo:
+    job = load_job(ctx, job_id)
+    authorize(
+        ctx,
+        principal,
+        "job.read",
+        {"type": "job", "id": job_id, "created_by": job.created_by},
+        "metadata",
+    )
+    return job
+
+
+def list_jobs(ctx: Context, principal: Principal, state: str | None = None) -> list[JobInfo]:
+    authorize(
+        ctx,
+        principal,
+        "job.read",
+        {"type": "job", "id": "*"},
+        "metadata",
+        {"state": state or "any"},
+    )
+    query = f"SELECT {_COLUMNS} FROM jobs"  # noqa: S608
+    args: tuple[str, ...] = ()
+    if state:
+        query += " WHERE state=?"
+        args = (state.upper(),)
+    rows = ctx.conn.execute(query + " ORDER BY created_at, job_id", args).fetchall()
+    return [_info(r) for r in rows]
+
+
+def job_logs(
+    ctx: Context, principal: Principal, job_id: str, after_seq: int = 0, limit: int = 1000
+) -> list[dict[str, Any]]:
+    """Log lines with ``seq > after_seq``; pass the last seq back to follow a running job."""
+    get_job(ctx, principal, job_id)
+    rows = ctx.conn.execute(
+        "SELECT seq, at, line FROM job_logs WHERE job_id=? AND seq>? ORDER BY seq LIMIT ?",
+        (job_id, after_seq, limit),
+    ).fetchall()
+    return [dict(r) for r in rows]
+
+
+def cancel_job(ctx: Context, principal: Principal, job_id: str) -> JobInfo:
+    """Ask a job to stop. A queued job is cancelled at once; a running one within seconds, after
+    its worker saves a checkpoint. Cancelling a finished job is a :class:`Conflict`."""
+    job = load_job(ctx, job_id)
+    authorize(
+        ctx,
+        principal,
+        "job.cancel",
+        {"type": "job", "id": job_id, "state": job.state, "created_by": job.created_by},
+        "training",
+    )
+    with transaction(ctx.conn):
+        state = ctx.conn.execute("SELECT state FROM jobs WHERE job_id=?", (job_id,)).fetchone()[0]
+        if state in FINISHED:
+            raise Conflict(f"job {job_id} is already {state}")
+        ctx.conn.execute("UPDATE jobs SET cancel_requested=1 WHERE job_id=?", (job_id,))
+        if state == QUEUED:
+            ctx.conn.execute(
+                "UPDATE jobs SET state=?, finished_at=? WHERE job_id=?",
+                (CANCELLED, ctx.now(), job_id),
+            )
+    append_log(ctx, job_id, f"cancel requested by {principal.name}")
+    return load_job(ctx, job_id)
+
+
+def start_worker(ctx: Context, job_id: str) -> int:
+    """Launch the worker process for a job; returns its pid. Its output goes nowhere: progress and
+    logs are in the database, and nothing it prints may land in a file (it could hold data)."""
+    load_job(ctx, job_id)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "appliance.training.worker", job_id, "--home", str(ctx.home)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        close_fds=True,
+    )
+    return process.pid
+
+
+def wait_for_job(
+    ctx: Context,
+    job_id: str,
+    on_update: Callable[[JobInfo], None] | None = None,
+    poll_s: float = 1.0,
+    timeout_s: float | None = None,
+) -> JobInfo:
+    """Block until the job finishes (or ``timeout_s`` passes); ``on_update`` sees each change.
+    A worker that died meanwhile is restarted, so waiting survives a crash too."""
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    last: tuple[Any, ...] | None = None
+    while True:
+        job = load_job(ctx, job_id)
+        key = (job.state, json.dumps(job.progress, sort_keys=True))
+        if on_update is not None and key != last:
+            on_update(job)
+        last = key
+        if job.finished:
+            return job
+        if job.state == RUNNING and not worker_alive(job.pid, job_id):
+            recover_jobs(ctx, only=job_id)
+        if deadline is not None and time.monotonic() > deadline:
+            return job
+        time.sleep(poll_s)
+
+
+def recover_jobs(ctx: Context, only: str | None = None) -> list[str]:
+    """Restart workers for RUNNING jobs whose worker process is gone; they resume from their
+    last checkpoint. Returns the restarted job ids."""
+    rows = ctx.conn.execute("SELECT job_id, pid FROM jobs WHERE state=?", (RUNNING,)).fetchall()
+    restarted = []
+    for row in rows:
+        if only is not None and row["job_id"] != only:
+            continue
+        if worker_alive(row["pid"], row["job_id"]):
+            continue
+        with transaction(ctx.conn):  # claim it, so two recoverers do not both restart it
+            claimed = ctx.conn.execute(
+                "UPDATE jobs SET pid=NULL WHERE job_id=? AND state=? AND pid IS ?",
+                (row["job_id"], RUNNING, row["pid"]),
+            ).rowcount
+        if claimed:
+            append_log(ctx, row["job_id"], f"worker {row['pid']} is gone; restarting to resume")
+            start_worker(ctx, row["job_id"])
+            restarted.append(row["job_id"])
+    return restarted
+
+
+def worker_alive(pid: int | None, job_id: str) -> bool:
+    """Whether ``pid`` is this job's worker (not just any process that reused the number)."""
+    if not pid:
+        return False
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return False
+        return True  # no /proc: trust the pid
+    return b"appliance.training.worker" in cmdline and job_id.encode() in cmdline
+
+
+# -- used by the worker ----------------------------------------------------------------------------
+
+
+def load_job(ctx: Context, job_id: str) -> JobInfo:
+    row = ctx.conn.execute(
+        f"SELECT {_COLUMNS} FROM jobs WHERE job_id=?",  # noqa: S608
+        (job_id,),
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"no job {job_id}")
+    return _info(row)
+
+
+def append_log(ctx: Context, job_id: str, line: str) -> None:
+    with transaction(ctx.conn):
+        seq = ctx.conn.execute(
+            "SELECT COALESCE(MAX(seq), 0) + 1 FROM job_logs WHERE job_id=?", (job_id,)
+        ).fetchone()[0]
+        ctx.conn.execute(
+            "INSERT INTO job_logs(job_id, seq, at, line) VALUES (?,?,?,?)",
+            (job_id, seq, ctx.now(), line),
+        )
+
+
+def update_job(ctx: Context, job_id: str, **columns: Any) -> None:
+    """Set columns (dicts become JSON). Column names come from this package, never from input."""
+    if not columns:
+        return
+    names = ", ".join(f"{name}=?" for name in columns)
+    values = [
+        json.dumps(v, sort_keys=True) if isinstance(v, dict | list) else v for v in columns.values()
+    ]
+    with transaction(ctx.conn):
+        ctx.conn.execute(
+            f"UPDATE jobs SET {names} WHERE job_id=?",  # noqa: S608
+            (*values, job_id),
+        )
+
+
+def _info(row: Any) -> JobInfo:
+    data = dict(row)
+    return JobInfo(
+        job_id=data["job_id"],
+        kind=data["kind"],
+        task=data["task"],
+        state=data["state"],
+        config=json.loads(data["config"]),
+        dataset_ids=json.loads(data["dataset_ids"]),
+        base_model=data["base_model"],
+        created_by=data["created_by"],
+        created_role=data["created_role"],
+        created_at=data["created_at"],
+        started_at=data["started_at"],
+        finished_at=data["finished_at"],
+        pid=data["pid"],
+        progress=json.loads(data["progress"] or "{}"),
+        metrics=json.loads(data["metrics"] or "{}"),
+        recipe=json.loads(data["recipe"] or "{}"),
+        split=json.loads(data["split"] or "{}"),
+        error=data["error"],
+        model_id=data["model_id"],
+        cancel_requested=bool(data["cancel_requested"]),
+        has_checkpoint=data["checkpoint_object_id"] is not None,
+    )
+
+
+def _progress_text(progress: dict[str, Any]) -> str:
+    if not progress:
+        return ""
+    step, total = progress.get("step"), progress.get("total")
+    text = (
+        f"{progress.get('phase', '')} {step}/{total}".strip()
+        if total
+        else progress.get("phase", "")
+    )
+    if progress.get("loss") is not None:
+        text += f" loss {progress['loss']:.4f}"
+    if progress.get("eta_s") is not None:
+        text += f" eta {int(progress['eta_s'])}s"
+    return str(text)

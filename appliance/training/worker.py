@@ -1,0 +1,282 @@
+"""The worker process: ``python -m appliance.training.worker JOB_ID --home HOME``.
+
+It claims the job (QUEUED, or RUNNING with a dead worker: a resume), re-checks that every dataset
+is APPROVED, reads the records through the gate (purpose ``training``, the job id in the audit
+details), runs the ML core with hooks that write progress and logs to the database, poll for a
+cancel or a revoked dataset, and store checkpoints encrypted in the vault, and finally stores the
+model and its card. SIGTERM checkpoints and leaves the job RUNNING, to resume on the next start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from appliance.db import transaction
+from appliance.errors import ApplianceError, Conflict
+from appliance.gate import Principal, read_object
+from appliance.training import jobs
+from appliance.training.config import parse_job_config
+from appliance.training.jobs import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, JobInfo
+
+if TYPE_CHECKING:
+    from appliance.context import Context
+    from appliance.training.inputs import DatasetInput
+
+CHECKPOINT_KIND = "checkpoint"
+#: How often the cancel flag is read, at most (one small query).
+CANCEL_POLL_S = 0.5
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m appliance.training.worker")
+    parser.add_argument("job_id")
+    parser.add_argument("--home", required=True)
+    args = parser.parse_args(argv)
+    from appliance.context import open_context
+
+    quiet_libraries()
+    ctx = open_context(args.home)
+    try:
+        job = run_job(ctx, args.job_id)
+    finally:
+        ctx.close()
+    return 0 if job is None or job.state in (SUCCEEDED, RUNNING) else 1
+
+
+def quiet_libraries() -> None:
+    """Library chatter (load reports, progress bars) helps no one in a worker."""
+    import warnings
+
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    warnings.filterwarnings("ignore", category=UserWarning)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+
+
+def run_job(ctx: Context, job_id: str) -> JobInfo | None:
+    """Run (or resume) one job to its end; None when another worker owns it or it finished."""
+    job = claim(ctx, job_id)
+    if job is None:
+        return None
+    runner = JobRunner(ctx, job)
+    previous = signal.signal(signal.SIGTERM, runner.on_sigterm) if _main_thread() else None
+    try:
+        runner.run()
+    except ApplianceError as exc:
+        runner.finish(FAILED, error=str(exc))
+    except Exception as exc:  # a bug or a library failure: the job fails, the worker exits
+        runner.finish(FAILED, error=f"internal error: {type(exc).__name__}: {str(exc)[:300]}")
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    return jobs.load_job(ctx, job_id)
+
+
+def claim(ctx: Context, job_id: str) -> JobInfo | None:
+    with transaction(ctx.conn):
+        row = ctx.conn.execute("SELECT state, pid FROM jobs WHERE job_id=?", (job_id,)).fetchone()
+        if row is None:
+            raise Conflict(f"no job {job_id}")
+        mine = os.getpid()
+        if row["state"] == QUEUED:
+            ctx.conn.execute(
+                "UPDATE jobs SET state=?, pid=?, started_at=?, heartbeat_at=? WHERE job_id=?",
+                (RUNNING, mine, ctx.now(), ctx.now(), job_id),
+            )
+        elif row["state"] == RUNNING and not jobs.worker_alive(row["pid"], job_id):
+            ctx.conn.execute(
+                "UPDATE jobs SET pid=?, heartbeat_at=? WHERE job_id=?", (mine, ctx.now(), job_id)
+            )
+        else:
+            return None
+    return jobs.load_job(ctx, job_id)
+
+
+class JobRunner:
+    def __init__(self, ctx: Context, job: JobInfo) -> None:
+        self.ctx = ctx
+        self.job = job
+        self.principal = Principal(job.created_by, job.created_role)
+        self.config = parse_job_config(job.config)
+        self.checkpoint_id: str | None = _checkpoint_id(ctx, job.job_id)
+        self.steps_seen = 0
+        self.terminated = False
+        self._last_cancel_poll = 0.0
+        self._cancelled = False
+
+    def log(self, line: str) -> None:
+        jobs.append_log(self.ctx, self.job.job_id, line)
+
+    def on_sigterm(self, signum: int, frame: Any) -> None:
+        self.terminated = True
+
+    def run(self) -> None:
+        from appliance.training.engine import library_versions, run_training
+        from appliance.training.models import store_model
+        from appliance.training.registry import open_base_model
+        from appliance.training.trainer import TrainHooks
+
+        job, ctx = self.job, self.ctx
+        if job.cancel_requested:
+            self.finish(CANCELLED)
+            return
+        for dataset_id in job.dataset_ids:
+            jobs.check_dataset_approved(ctx, dataset_id)  # refuse to start
+        base = open_base_model(ctx, job.base_model or "")
+        resume = self.read_checkpoint() if self.checkpoint_id else None
+        self.log("resuming from the last checkpoint" if resume else "starting")
+        datasets = self.read_datasets()
+        hooks = TrainHooks(
+            on_progress=self.on_progress,
+            log=self.log,
+            should_stop=self.should_stop,
+            save_checkpoint=self.save_checkpoint,
+            checkpoint_interval_s=self.config.checkpoint_interval_s,
+            checkpoint_every_steps=self.config.checkpoint_every_steps,
+        )
+        outcome = run_training(
+            self.config, datasets, base, hooks, resume=resume, scratch_dir=ctx.home / "tmp"
+        )
+        record: dict[str, Any] = {"recipe": outcome.recipe, "split": outcome.split}
+        if outcome.status == "succeeded":
+            model_id = store_model(
+                ctx, jobs.load_job(ctx, job.job_id), outcome, datasets, base, library_versions()
+            )
+            self.log(f"model {model_id} stored (encrypted); took {outcome.duration_s:.0f}s")
+            self.finish(SUCCEEDED, model_id=model_id, metrics=outcome.metrics, **record)
+            self.drop_checkpoint()
+        elif outcome.status == "cancelled":
+            self.log("cancelled; the last checkpoint is kept")
+            self.finish(CANCELLED, **record)
+        elif outcome.status == "interrupted":
+            self.log("worker told to stop; the job resumes from its checkpoint on restart")
+            jobs.update_job(ctx, job.job_id, pid=None, **record)
+        else:
+            self.drop_checkpoint()  # progress made on data that is no longer approved
+            self.finish(FAILED, error=f"stopped: {outcome.reason}", **record)
+
+    def read_datasets(self) -> list[DatasetInput]:
+        from appliance.datasets import get_dataset, read_records
+        from appliance.training.inputs import DatasetInput
+
+        out = []
+        for dataset_id in self.job.dataset_ids:
+            info = get_dataset(self.ctx, dataset_id)
+            records = list(
+                read_records(
+                    self.ctx,
+                    self.principal,
+                    dataset_id,
+                    purpose="training",
+                    details={"job_id": self.job.job_id},
+                )
+            )
+            fields = {k: str(v) for k, v in info.spec.items() if k.endswith("_field") and v}
+            out.append(DatasetInput(dataset_id, info.name, info.content_hash, records, fields))
+        self.log(
+            "read "
+            + ", ".join(f"{d.dataset_id} ({len(d.records)} records)" for d in out)
+            + " through the gate"
+        )
+        return out
+
+    # -- hooks --------------------------------------------------------------------------------
+
+    def on_progress(self, progress: dict[str, Any]) -> None:
+        jobs.update_job(self.ctx, self.job.job_id, progress=progress, heartbeat_at=self.ctx.now())
+
+    def should_stop(self) -> str | None:
+        from appliance.training.trainer import CANCELLED as CANCEL_REASON
+        from appliance.training.trainer import INTERRUPTED
+
+        self.steps_seen += 1
+        if self.terminated:
+            return INTERRUPTED
+        now = time.monotonic()
+        if now - self._last_cancel_poll >= CANCEL_POLL_S:
+            self._last_cancel_poll = now
+            row = self.ctx.conn.execute(
+                "SELECT cancel_requested FROM jobs WHERE job_id=?", (self.job.job_id,)
+            ).fetchone()
+            self._cancelled = bool(row[0])
+        if self._cancelled:
+            return CANCEL_REASON
+        if self.steps_seen % self.config.approval_check_every_steps == 0:
+            for dataset_id in self.job.dataset_ids:
+                try:
+                    jobs.check_dataset_approved(self.ctx, dataset_id)
+                except ApplianceError as exc:
+                    self.log(f"stopping: {exc}")
+                    return str(exc)
+        return None
+
+    def save_checkpoint(self, data: bytes) -> None:
+        """Encrypt into a new vault object, point the job at it, then shred the old one."""
+        new_id = self.ctx.vault.put(CHECKPOINT_KIND, [data])
+        old_id, self.checkpoint_id = self.checkpoint_id, new_id
+        jobs.update_job(self.ctx, self.job.job_id, checkpoint_object_id=new_id)
+        if old_id:
+            self.ctx.vault.shred(old_id)
+        self.log(f"checkpoint saved ({len(data) / 1e6:.1f} MB, encrypted)")
+
+    def read_checkpoint(self) -> bytes:
+        assert self.checkpoint_id is not None
+        resource = {
+            "type": "job",
+            "id": self.job.job_id,
+            "state": RUNNING,
+            "created_by": self.job.created_by,
+        }
+        return read_object(
+            self.ctx,
+            self.principal,
+            "job.create",
+            resource,
+            self.checkpoint_id,
+            "training",
+            {"job_id": self.job.job_id, "step": "resume"},
+        )
+
+    def drop_checkpoint(self) -> None:
+        if self.checkpoint_id:
+            jobs.update_job(self.ctx, self.job.job_id, checkpoint_object_id=None)
+            self.ctx.vault.shred(self.checkpoint_id)
+            self.checkpoint_id = None
+
+    def finish(self, state: str, error: str | None = None, **columns: Any) -> None:
+        jobs.update_job(
+            self.ctx,
+            self.job.job_id,
+            state=state,
+            error=error,
+            finished_at=self.ctx.now(),
+            pid=None,
+            **columns,
+        )
+        self.log(f"{state.lower()}" + (f": {error}" if error else ""))
+
+
+def _checkpoint_id(ctx: Context, job_id: str) -> str | None:
+    row = ctx.conn.execute(
+        "SELECT checkpoint_object_id FROM jobs WHERE job_id=?", (job_id,)
+    ).fetchone()
+    return None if row is None else row[0]
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
