@@ -82,6 +82,7 @@ def sign_checkpoint(
     return {**body, "signature": base64.b64encode(signature).decode("ascii")}
 
 
+
 def verify_checkpoint(
     data: Mapping[str, Any], public_key: VerifyKey, *, where: str, expected_key_id: str
 ) -> Checkpoint:

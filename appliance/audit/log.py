@@ -42,7 +42,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from appliance.audit.canonical import canonical_json, parse_strict
+from appliance.audit.canonical import encode_trusted, parse_strict
 from appliance.audit.checkpoint import (
     export_audit_public_key,
     key_id,
@@ -117,6 +117,7 @@ class _Pending:
     done: bool = False
     event: AuditEvent | None = None
     error: ApplianceError | None = None
+    wake: threading.Event = field(default_factory=threading.Event)
 
 
 class AuditLog:
@@ -145,9 +146,13 @@ class AuditLog:
         self._clock = clock
         self._segment_max = segment_max_bytes
         self._max_batch = max_batch
+        self._lock_path = str(self.audit_dir / LOCK_FILE)
+        self._checkpoints_path = self.audit_dir / CHECKPOINTS_FILE
+        self._segment_paths: dict[int, Path] = {}
+        self._dir_ready = False
         self._io_lock = threading.Lock()
         self._head: _Head | None = None
-        self._cond = threading.Condition()
+        self._queue_lock = threading.Lock()
         self._queue: list[_Pending] = []
         self._leader_busy = False
 
@@ -172,38 +177,54 @@ class AuditLog:
         return sealed
 
     def _append_grouped(self, record: AuditRecord) -> AuditEvent:
-        """Queue ``record``; whichever waiting thread finds no leader writes the whole queue."""
+        """Queue ``record``; if no thread is writing, write everything queued as one batch.
+
+        Each waiting thread is woken exactly once: when its event is written (or failed), or
+        when the finishing leader hands it the lead for whatever queued in the meantime.
+        """
         mine = _Pending(record)
-        with self._cond:
+        with self._queue_lock:
             self._queue.append(mine)
-        while True:
-            with self._cond:
-                while not mine.done and self._leader_busy:
-                    self._cond.wait()
-                if mine.done:
-                    return _result(mine)
-                self._leader_busy = True
+            lead = not self._leader_busy
+            self._leader_busy = True
+        if not lead:
+            mine.wake.wait()
+            if mine.done:
+                return _result(mine)
+        while True:  # this thread leads until its own event is written
+            with self._queue_lock:
                 batch = self._queue[:self._max_batch]
                 del self._queue[:len(batch)]
-            sync: int | None = None
-            try:
-                events, sync = self._write_batch([p.record for p in batch])
-                for pending, event in zip(batch, events[-len(batch):], strict=True):
-                    pending.event = event
-            except Exception as exc:  # every queued caller learns the batch failed
-                error = exc if isinstance(exc, ApplianceError) else AuditUnavailable(
-                    f"audit log write failed: {exc}")
-                for pending in batch:
-                    pending.error = error
-            finally:
-                with self._cond:
-                    for pending in batch:
-                        if pending.event is None and pending.error is None:  # interrupted
-                            pending.error = AuditUnavailable("audit log write was interrupted")
-                        pending.done = True
+            sync = self._write_grouped(batch)
+            with self._queue_lock:
+                successor = self._queue[0] if self._queue and mine.done else None
+                if not self._queue:
                     self._leader_busy = False
-                    self._cond.notify_all()
+            if successor is not None:
+                successor.wake.set()  # it is not done: it leads the next batch
             self._sync_checkpoint(sync)
+            if mine.done:
+                return _result(mine)
+
+    def _write_grouped(self, batch: list[_Pending]) -> int | None:
+        """Write ``batch``, settle every entry and wake the others; the checkpoint fd to sync."""
+        sync: int | None = None
+        try:
+            events, sync = self._write_batch([p.record for p in batch])
+            for pending, event in zip(batch, events[-len(batch):], strict=True):
+                pending.event = event
+        except Exception as exc:  # every queued caller learns that the batch failed
+            error = exc if isinstance(exc, ApplianceError) else AuditUnavailable(
+                f"audit log write failed: {exc}")
+            for pending in batch:
+                pending.error = error
+        finally:
+            for pending in batch:
+                if pending.event is None and pending.error is None:  # interrupted
+                    pending.error = AuditUnavailable("audit log write was interrupted")
+                pending.done = True
+                pending.wake.set()
+        return sync
 
     def _commit(self, records: list[AuditRecord]) -> list[AuditEvent]:
         events, sync = self._write_batch(records)
@@ -217,10 +238,13 @@ class AuditLog:
             raise AuditUnavailable("this audit log handle is read-only (no signing key)")
         with self._io_lock:
             try:
-                ensure_dir(self.audit_dir)
-                lock_fd = os.open(self.audit_dir / LOCK_FILE,
-                                  os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
+                if not self._dir_ready:
+                    ensure_dir(self.audit_dir)
+                    self._dir_ready = True
+                lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
+                                  FILE_MODE)
             except OSError as exc:
+                self._dir_ready = False
                 raise _unavailable(self.audit_dir, exc) from exc
             try:
                 fcntl.flock(lock_fd, fcntl.LOCK_EX)
@@ -257,7 +281,7 @@ class AuditLog:
         segment, size = head.segment, head.segment_size
         if size >= self._segment_max:
             segment, size = segment + 1, 0
-        segment_path = self.audit_dir / segment_name(segment)
+        segment_path = self._segment_path(segment)
         self._head = None  # until this batch is fully on disk, trust nothing cached
         segment_state = _append_durably(segment_path, b"".join(lines))
         for path in pending_torn:  # the recovery events are durable: the quarantine is final
@@ -272,8 +296,9 @@ class AuditLog:
             key, tree_size=seq, root_hash=compact.root_hash().hex(), head_hash=prev, time=now,
             signer=self._key_id,
         )
-        line = canonical_json({**checkpoint, "compact_range": compact.peaks_hex()}) + b"\n"
-        cp_fd, checkpoints_state = _append_checkpoint(self.audit_dir / CHECKPOINTS_FILE, line)
+        stored = {**checkpoint, "compact_range": compact.peaks_hex()}
+        line = encode_trusted(stored).encode("ascii") + b"\n"  # ints, hex and ASCII only
+        cp_fd, checkpoints_state = _append_checkpoint(self._checkpoints_path, line)
         self._head = _Head(segment, segment_state[1], segment_state, checkpoints_state, seq, prev,
                            compact, seq)
         return events, cp_fd
@@ -301,10 +326,16 @@ class AuditLog:
     def _unchanged(self, head: _Head) -> bool:
         """True if no other writer touched the files since this process last wrote them."""
         return (
-            file_state(self.audit_dir / segment_name(head.segment)) == head.segment_state
-            and file_state(self.audit_dir / CHECKPOINTS_FILE) == head.checkpoints_state
-            and file_state(self.audit_dir / segment_name(head.segment + 1)) is None
+            file_state(self._segment_path(head.segment)) == head.segment_state
+            and file_state(self._checkpoints_path) == head.checkpoints_state
+            and file_state(self._segment_path(head.segment + 1)) is None
         )
+
+    def _segment_path(self, index: int) -> Path:
+        path = self._segment_paths.get(index)
+        if path is None:
+            path = self._segment_paths[index] = self.audit_dir / segment_name(index)
+        return path
 
     def _load_head(self, key: SigningKey) -> _Head:
         """Read the head from the files' tails (and, after a crash, the unsigned events)."""

@@ -58,8 +58,16 @@ def query_events(
     skipped = 0
     if limit == 0:
         return found
+    unfiltered = not wanted and low is None and high is None
     for _, path in list_segments(Path(audit_dir)):
-        for lineno, line in enumerate(path.read_bytes().split(b"\n")[:-1], start=1):
+        lines = path.read_bytes().split(b"\n")[:-1]
+        if unfiltered and skipped + len(lines) <= offset:  # a page further on: just count
+            skipped += len(lines)
+            continue
+        for lineno, line in enumerate(lines, start=1):
+            if unfiltered and skipped < offset:
+                skipped += 1
+                continue
             data = _parse(path, lineno, line)
             if any(data.get(k) != v for k, v in wanted.items()):
                 continue

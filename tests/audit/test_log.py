@@ -69,6 +69,8 @@ def test_segments_roll_at_the_size_limit_and_chain_across(
     assert report.events == 12 and report.segments == len(segments)
     assert report.head_hash == events[-1].hash
     assert [e.seq for e in log.query()] == list(range(1, 13))
+    assert [e.seq for e in log.query(offset=7, limit=3)] == [8, 9, 10]  # pages across segments
+    assert [e.seq for e in log.query(offset=11)] == [12]
 
 
 def test_a_signed_checkpoint_after_every_write_batch(log: AuditLog, audit_dir: Path,
