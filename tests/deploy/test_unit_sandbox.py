@@ -125,3 +125,31 @@ def test_demo_runs_under_the_unit(tmp_path: Path) -> None:
     result = _run(UNITS[0], [str(appliance), "--home", str(tmp_path / "home"), "demo"],
                   timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+CAPABILITY = "import torch; print(torch.backends.cpu.get_cpu_capability())"
+
+
+def test_proc_subset_pid_would_cost_torch_its_vector_kernels() -> None:
+    """Why the units leave ProcSubset= unset: with /proc/cpuinfo hidden, torch's cpuinfo cannot
+    tell the CPU and falls back to its slowest, unvectorised kernels (different results too)."""
+    for unit in UNITS:
+        assert "ProcSubset" not in parse_unit_file(unit)["Service"], unit.name
+    unshare = ["unshare", "--mount", "--pid", "--fork"]
+    probe = subprocess.run([*unshare, "true"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        pytest.skip(f"no private mount and pid namespace here: {probe.stderr.strip()}")
+
+    def capability(proc_options: str) -> str:
+        script = f'mount -t proc -o {proc_options} proc /proc && exec "$@"'
+        result = subprocess.run([*unshare, "sh", "-c", script, "sh", sys.executable, "-c",
+                                 CAPABILITY], capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.split()[-1]
+
+    normal = capability("hidepid=invisible")
+    if normal == "DEFAULT":
+        pytest.skip("this CPU has no vector extensions torch uses: nothing to lose")
+    assert capability("subset=pid,hidepid=invisible") == "DEFAULT", (
+        "torch now detects the CPU without /proc/cpuinfo: ProcSubset=pid can be turned on"
+    )
