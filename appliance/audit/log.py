@@ -191,6 +191,7 @@ class AuditLog:
             mine.wake.wait()
             if mine.done:
                 return _result(mine)
+        sync_error: AuditUnavailable | None = None
         while True:  # this thread leads until its own event is written
             with self._queue_lock:
                 batch = self._queue[:self._max_batch]
@@ -202,8 +203,13 @@ class AuditLog:
                     self._leader_busy = False
             if successor is not None:
                 successor.wake.set()  # it is not done: it leads the next batch
-            self._sync_checkpoint(sync)
+            try:
+                self._sync_checkpoint(sync)
+            except AuditUnavailable as exc:  # raised once the lead is handed on, never before
+                sync_error = exc
             if mine.done:
+                if sync_error is not None:
+                    raise sync_error
                 return _result(mine)
 
     def _write_grouped(self, batch: list[_Pending]) -> int | None:

@@ -196,6 +196,40 @@ def test_group_commit_reports_a_failed_batch_to_every_caller(
     assert len(errors) == 4
 
 
+def test_group_commit_survives_a_failed_checkpoint_sync(
+    audit_dir: Path, key: Ed25519PrivateKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The leader whose checkpoint fsync fails still hands the lead on: nobody hangs."""
+    log = AuditLog(audit_dir, key, group_commit=True, max_batch=2)
+    real = AuditLog._sync_checkpoint
+    failures = iter([True, True] + [False] * 1000)
+
+    def flaky(self: AuditLog, fd: int | None) -> None:
+        real(self, fd)
+        if fd is not None and next(failures):
+            raise AuditUnavailable("injected: checkpoint fsync failed")
+
+    monkeypatch.setattr(AuditLog, "_sync_checkpoint", flaky)
+    outcomes: list[str] = []
+
+    def worker(n: int) -> None:
+        for i in range(4):
+            try:
+                log.append(**event_fields(n * 10 + i))
+                outcomes.append("ok")
+            except AuditUnavailable:
+                outcomes.append("unavailable")
+
+    pool = [threading.Thread(target=worker, args=(n,)) for n in range(6)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join(30)
+    assert not any(thread.is_alive() for thread in pool)
+    assert len(outcomes) == 24 and outcomes.count("unavailable") == 2
+    assert verify_log(audit_dir, key.public_key()).events == 24
+
+
 def test_invalid_fields_fail_only_their_caller(log: AuditLog) -> None:
     with pytest.raises(InvalidInput):
         log.append(**event_fields(details={"password": "hunter2"}))
