@@ -337,3 +337,11 @@ def test_pod_serves_tls_with_a_private_key_copy() -> None:
     volumes = {v["name"]: v for v in _pod()["volumes"]}
     secret_names = {s["metadata"]["name"] for s in _k8s()["Secret"]}
     assert volumes["tls-secret"]["secret"]["secretName"] in secret_names
+
+
+def test_scripts_pass_shellcheck() -> None:
+    if shutil.which("shellcheck") is None:
+        pytest.skip("shellcheck not installed (apt-get install shellcheck)")
+    scripts = sorted(str(p) for p in DEPLOY.glob("*.sh"))
+    result = subprocess.run(["shellcheck", *scripts], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout
