@@ -35,7 +35,6 @@ from appliance.crypto.signing import VerifyKey
 from appliance.errors import ApplianceError, IntegrityError
 
 _sha256 = hashlib.sha256
-_HASH_INFIX = ',"hash":"'
 _AUDITOR = "the given checkpoint"
 
 
@@ -220,13 +219,13 @@ def _verify_segment(chain: _Chain, path: Path, *, last: bool) -> TornTail | None
             try:
                 text_lines.append(line.decode("utf-8"))
             except UnicodeDecodeError:
-                _verify_lines(chain, path.name, raw_lines[: lineno - 1], text_lines)
+                _verify_lines(chain, path.name, text_lines)
                 raise IntegrityError(f"{path.name}:{lineno}: not valid UTF-8") from None
-    _verify_lines(chain, path.name, raw_lines, text_lines)
+    _verify_lines(chain, path.name, text_lines)
     return torn
 
 
-def _verify_lines(chain: _Chain, name: str, raw_lines: list[bytes], texts: list[str]) -> None:
+def _verify_lines(chain: _Chain, name: str, texts: list[str]) -> None:
     """The hot loop: keep it free of calls that are not needed for every line."""
     scan = scan_strict
     encode = encode_trusted
@@ -235,7 +234,7 @@ def _verify_lines(chain: _Chain, name: str, raw_lines: list[bytes], texts: list[
     peaks = chain.peaks
     seq, prev = chain.seq, chain.head_hash
     next_size = _next_size(chain)
-    for lineno, (raw, text) in enumerate(zip(raw_lines, texts, strict=True), start=1):
+    for lineno, text in enumerate(texts, start=1):
         try:
             event, end = scan(text, 0)
         except (StopIteration, ValueError):
@@ -261,9 +260,10 @@ def _verify_lines(chain: _Chain, name: str, raw_lines: list[bytes], texts: list[
         # escape outside a control character is never canonical: the comparison below rejects
         # it whatever order the keys were sorted in. So the C encoder is exact where it is used.
         body = encode(event) if text.isascii() else _canonical_text(name, lineno, event)
-        if text != body[:-1] + _HASH_INFIX + str(stored) + '"}':
+        if text != f'{body[:-1]},"hash":"{stored}"}}':
             raise _layout_error(name, lineno, seq, body, stored)
-        digest = sha256(raw[:-75] + b"}").digest()
+        # The line is exactly the canonical body plus its hash, so this hashes the line's bytes.
+        digest = sha256(body.encode("utf-8")).digest()
         if digest.hex() != stored:
             raise IntegrityError(
                 f"{name}:{lineno} (seq {seq}): hash expected {digest.hex()}, got {stored}: "
