@@ -123,8 +123,13 @@ def check_home(settings: Settings) -> None:
         check_key_permissions(path)
 
 
-def open_context(home: str | Path | None = None, *, clock: Clock = utc_now) -> Context:
-    """Open an initialised home for use by this process."""
+def open_context(
+    home: str | Path | None = None, *, clock: Clock = utc_now, group_commit: bool = False
+) -> Context:
+    """Open an initialised home for use by this process.
+
+    ``group_commit`` batches concurrent threads' audit appends into one fsync (the API server).
+    """
     secure_umask()
     settings = load_settings(home)
     check_home(settings)
@@ -133,6 +138,6 @@ def open_context(home: str | Path | None = None, *, clock: Clock = utc_now) -> C
     keyring = Keyring(key_source_for(settings))
     vault = Vault(settings.home, conn, keyring, settings.segment_size)
     signing_key = load_signing_key(settings.path(KEYS_DIR, SIGNING_KEY))
-    audit = AuditLog(settings.path(AUDIT_DIR), signing_key)
+    audit = AuditLog(settings.path(AUDIT_DIR), signing_key, group_commit=group_commit)
     policy = load_engine(settings)
     return Context(settings, conn, keyring, vault, audit, policy, clock)

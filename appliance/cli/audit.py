@@ -73,6 +73,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     else:
         print(f"OK: {report.events} events, {report.checkpoints} signed checkpoints verified")
         print(f"head {report.head_hash} (seq {report.events})")
+        for warning in report.warnings:
+            print(f"WARNING: {warning}")
         if saved is not None:
             print("the log only grew since the given checkpoint")
     return 0
@@ -117,7 +119,8 @@ def cmd_log(args: argparse.Namespace) -> int:
     principal = caller(ctx, args)
     filters = _filters(args)
     authorize(ctx, principal, "audit.read", {"type": "audit", "id": "log"}, "audit",
-              {k: str(v) for k, v in filters.items() if v is not None})
+              {k: v.isoformat() if isinstance(v, datetime) else v
+               for k, v in filters.items() if v is not None})
     events = ctx.audit.query(**filters, limit=args.limit, offset=args.offset)
     if args.json:
         print_json([e.as_dict() for e in events])
