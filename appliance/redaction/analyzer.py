@@ -1,0 +1,129 @@
+"""PII detection: a Presidio ``AnalyzerEngine``, offline, with the appliance's recognizer set.
+
+``build_analyzer(settings)`` builds the engine (blank spaCy tokenizer, the YAML recognizer set,
+the NER recognizer chosen by ``settings.ner_backend``) and wraps it in ``PiiAnalyzer``, whose
+``analyze_batch`` is the fast path the ingest and the CLI use:
+
+1. each text is normalised into a shadow copy (``normalize``) that obfuscation cannot hide from;
+2. the pattern recognizers run on the shadow; only texts with a match that context could still
+   change are tokenised for Presidio's context enhancer;
+3. the NER model runs once over all texts that can hold a name;
+4. overlaps are resolved (pattern matches win over NER: a checksum beats a guess; then the higher
+   score, then the longer span) and every span is mapped back to the ORIGINAL text.
+
+``engine`` is the plain Presidio engine on the same recognizers, for callers that want Presidio's
+own one-text interface.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from presidio_analyzer import AnalyzerEngine, RecognizerRegistry, RecognizerResult
+from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
+
+from appliance.redaction.ner_recognizer import NerRecognizer, build_ner_backend
+from appliance.redaction.nlp_engine import BlankSpacyNlpEngine
+from appliance.redaction.normalize import normalize
+from appliance.redaction.registry import DEFAULT_CONFIG, RecognizerSet, load_recognizer_set
+
+
+@dataclass(frozen=True)
+class PiiSpan:
+    start: int
+    end: int
+    entity_type: str
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"start": self.start, "end": self.end, "entity_type": self.entity_type,
+                "score": round(self.score, 4)}
+
+
+class PiiAnalyzer:
+    def __init__(self, recognizer_set: RecognizerSet, ner: NerRecognizer | None = None) -> None:
+        self.recognizer_set = recognizer_set
+        self.ner = ner
+        self.threshold = recognizer_set.score_threshold
+        self._patterns = list(recognizer_set.recognizers)
+        ctx = recognizer_set.context
+        self._enhancer = LemmaContextAwareEnhancer(
+            context_similarity_factor=ctx.get("boost", 0.35),
+            min_score_with_context_similarity=ctx.get("min_score_with_context", 0.4),
+            context_prefix_count=int(ctx.get("prefix_words", 6)),
+            context_suffix_count=int(ctx.get("suffix_words", 2)),
+            # Whole words: Presidio's default substring match lets "ss" fire inside "passport".
+            context_matching_mode="whole_word",
+        )
+        self.nlp_engine = BlankSpacyNlpEngine()
+        self.nlp_engine.load()
+        registry = RecognizerRegistry(supported_languages=["en"])
+        for rec in [*self._patterns, *([ner] if ner else [])]:
+            registry.add_recognizer(rec)
+        self.engine = AnalyzerEngine(registry=registry, nlp_engine=self.nlp_engine,
+                                     context_aware_enhancer=self._enhancer,
+                                     default_score_threshold=self.threshold)
+
+    @property
+    def entities(self) -> list[str]:
+        ner = list(self.ner.supported_entities) if self.ner else []
+        return [*self.recognizer_set.pattern_entities, *ner]
+
+    def analyze(self, text: str) -> list[PiiSpan]:
+        return self.analyze_batch([text])[0]
+
+    def analyze_batch(self, texts: list[str]) -> list[list[PiiSpan]]:
+        shadows = [normalize(t) for t in texts]
+        ner_hits: list[list[RecognizerResult]] = (
+            self.ner.analyze_batch([s.text for s in shadows]) if self.ner else [[] for _ in texts])
+        out = []
+        for shadow, ner_found in zip(shadows, ner_hits, strict=True):
+            found = self._patterns_in(shadow.text)
+            kept = _resolve(found, [r for r in ner_found if r.score >= self.threshold])
+            spans = []
+            for r in kept:
+                start, end = shadow.to_original(r.start, r.end)
+                spans.append(PiiSpan(start, end, r.entity_type, float(r.score)))
+            out.append(spans)
+        return out
+
+    def _patterns_in(self, text: str) -> list[RecognizerResult]:
+        results: list[RecognizerResult] = []
+        for rec in self._patterns:
+            results.extend(rec.analyze(text, rec.supported_entities, None))
+        if any(r.score < 1.0 for r in results):
+            # Tokenise only now: most texts have no candidate whose score context could change.
+            artifacts = self.nlp_engine.process_text(text, "en")
+            results = self._enhancer.enhance_using_context(text, results, artifacts,
+                                                           list(self._patterns))
+        return [r for r in results if r.score >= self.threshold]
+
+
+def _overlaps(a: RecognizerResult, b: RecognizerResult) -> bool:
+    return a.start < b.end and b.start < a.end
+
+
+def _resolve(patterns: list[RecognizerResult], ner: list[RecognizerResult]) -> list[RecognizerResult]:
+    """Non-overlapping spans: patterns first by (score, length), then NER trimmed around them."""
+    kept: list[RecognizerResult] = []
+    for r in sorted(patterns, key=lambda r: (-r.score, -(r.end - r.start), r.start)):
+        if not any(_overlaps(r, k) for k in kept):
+            kept.append(r)
+    for r in sorted(ner, key=lambda r: (-r.score, r.start)):
+        if not any(_overlaps(r, k) for k in kept):
+            kept.append(r)
+    return sorted(kept, key=lambda r: (r.start, r.end))
+
+
+def build_analyzer(settings: Any = None, *, recognizers_yaml: Path = DEFAULT_CONFIG,
+                   quantize: bool = False) -> PiiAnalyzer:
+    """The analyzer for ``settings`` (``ner_backend``, ``ner_model_path``); defaults if None."""
+    backend_name = getattr(settings, "ner_backend", "bundled") if settings is not None else "bundled"
+    model_path = getattr(settings, "ner_model_path", None) if settings is not None else None
+    recognizer_set = load_recognizer_set(recognizers_yaml)
+    backend = build_ner_backend(backend_name, model_path, quantize=quantize)
+    ner = (NerRecognizer(backend, recognizer_set.ner_min_score, recognizer_set.ner_entities)
+           if backend is not None else None)
+    return PiiAnalyzer(recognizer_set, ner)

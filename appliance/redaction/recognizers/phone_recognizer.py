@@ -1,0 +1,54 @@
+"""Phone numbers in international and national formats.
+
+Two patterns: a *formatted* number (a ``+``/``00`` country code, an area code in parentheses, or
+digit groups split by spaces, dots, dashes or slashes) is likely a phone number on its own; a bare
+run of 7 to 15 digits is not (it may be an account, a passport or an order number) and only counts
+near a context word. Dates, IP addresses and version numbers share the shape and are rejected.
+"""
+
+from __future__ import annotations
+
+import re
+
+from presidio_analyzer import Pattern
+
+from appliance.redaction.recognizers.base import AppliancePatternRecognizer, digits_of
+
+_DATE = re.compile(r"^\d{1,4}([./\-])\d{1,2}\1\d{1,4}$")
+_SEP = r"(?: ?[.\-/] ?| )"
+# "3740-336" (Portugal), "64663-8953" (US ZIP+4): postcodes, the commonest dashed 7-9 digits.
+_POSTCODE = re.compile(r"^(?:\d{4}-\d{3}|\d{5}-\d{4})$")
+_DOTTED_QUAD = re.compile(r"^\d{1,3}(\.\d{1,3}){2,3}$")
+
+
+class PhoneRecognizer(AppliancePatternRecognizer):
+    ENTITY = "PHONE_NUMBER"
+    PATTERNS = [
+        Pattern(
+            "phone (formatted)",
+            r"(?<![\w+@/.\-])(?:(?:\+|00)\d{1,3}[ .\-]?(?:\(0\)[ .\-]?)?)?"
+            r"(?:\(\d{1,5}\)[ .\-]?\d{1,12}(?:" + _SEP + r"\d{1,12}){0,6}"
+            r"|\d{1,12}(?:" + _SEP + r"\d{1,12}){1,6})(?![\w@]|[.\-]\d)",
+            0.5,
+        ),
+        Pattern("phone (international compact)", r"(?<![\w+])(?:\+|00)\d{1,4}[ .\-]?\d{4,14}(?![\w]|[.\-]\d)", 0.5),
+        Pattern("phone (digits only)", r"(?<![\w+.\-])\d{7,15}(?![\w]|[.\-]\d)", 0.15),
+    ]
+    CONTEXT = ["phone", "tel", "telephone", "mobile", "cell", "call", "fax", "number", "ph",
+               "whatsapp", "sms", "text", "dial", "contact", "callback", "reach"]
+
+    def invalidate_result(self, pattern_text: str) -> bool | None:
+        text = pattern_text.strip()
+        digits = digits_of(text)
+        if not 7 <= len(digits) <= 15:
+            return True
+        if _DATE.match(text) or _DOTTED_QUAD.match(text):
+            return True
+        formatted = text.startswith(("+", "00", "(")) or any(c in text for c in " .-/")
+        if not formatted:
+            return None  # the digits-only pattern: its low score already asks for context
+        if _POSTCODE.match(text):
+            return True
+        groups = re.split(r"[ .\-/()]+", text.lstrip("+"))
+        # One long group and a short tail ("1234567 89") is how amounts and ids look, not phones.
+        return len([g for g in groups if g]) > 7
