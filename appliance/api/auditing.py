@@ -11,12 +11,12 @@ import io
 import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from appliance import audit as audit_log
 from appliance.context import AUDIT_DIR, KEYS_DIR, SIGNING_KEY, Context
-from appliance.errors import IntegrityError
+from appliance.errors import IntegrityError, InvalidInput
 from appliance.gate import Principal, authorize
 
 EXPORT_PAGE = 2000
@@ -35,6 +35,18 @@ class Filters:
 
     def given(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v not in (None, "")}
+
+
+def iso_time(value: str | None, name: str) -> datetime | None:
+    """An ISO 8601 time (a time without a zone is UTC); InvalidInput names the parameter."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"{name} {value[:40]!r} is not an ISO 8601 time, e.g. "
+                           "2025-01-31T09:00:00+00:00") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def query(

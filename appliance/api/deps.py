@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi._compat.shared import field_annotation_is_sequence
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -87,21 +88,29 @@ CurrentUser = Annotated[Principal, Depends(get_current_user)]
 
 
 def reject_unknown_query(request: Request) -> None:
-    """422 for a query parameter the route does not declare: a typo (``?stat=APPROVED``) must
-    not silently widen a listing or an audit query."""
+    """422 for a query parameter the route does not declare, or a single-valued one given twice:
+    a typo (``?stat=APPROVED``) must not silently widen a listing or an audit query, and
+    ``?actor=a&actor=b`` must not quietly mean ``b``."""
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)
     if dependant is None:
         return
-    unknown = sorted(set(request.query_params) - _query_names(dependant))
-    if unknown:
-        raise RequestValidationError([
-            {"loc": ("query", name), "msg": "unknown query parameter", "type": "extra_forbidden"}
-            for name in unknown])
+    declared = _query_params(dependant)
+    problems = [
+        {"loc": ("query", name), "msg": "unknown query parameter", "type": "extra_forbidden"}
+        for name in sorted(set(request.query_params) - set(declared))]
+    problems += [
+        {"loc": ("query", name), "msg": "given more than once", "type": "too_many_values"}
+        for name, many in sorted(declared.items())
+        if not many and len(request.query_params.getlist(name)) > 1]
+    if problems:
+        raise RequestValidationError(problems)
 
 
-def _query_names(dependant: Dependant) -> set[str]:
-    names = {param.alias for param in dependant.query_params}
+def _query_params(dependant: Dependant) -> dict[str, bool]:
+    """Declared query parameter names -> whether each takes several values."""
+    found = {p.alias: field_annotation_is_sequence(p.field_info.annotation)
+             for p in dependant.query_params}
     for sub in dependant.dependencies:
-        names |= _query_names(sub)
-    return names
+        found.update(_query_params(sub))
+    return found

@@ -22,6 +22,7 @@ from appliance.api import metrics, problem, routes, web
 from appliance.api.ratelimit import FailureLimiter
 from appliance.api.runtime import ContextPool
 from appliance.api.security import SecurityHeadersMiddleware
+from appliance.api.streams import LossCurves
 from appliance.api.web.sessions import SessionStore
 
 #: Uploads parse, redact and encrypt on worker threads; at most this many at once.
@@ -29,8 +30,13 @@ UPLOAD_SLOTS = 4
 
 
 def create_app(home: str | Path | None = None, *, pool: ContextPool | None = None,
-               limiter: FailureLimiter | None = None, tls: bool = False) -> FastAPI:
-    """The ASGI app for a home (or for an already opened pool, in tests)."""
+               limiter: FailureLimiter | None = None, tls: bool = False,
+               start_job_workers: bool = True) -> FastAPI:
+    """The ASGI app for a home (or for an already opened pool, in tests).
+
+    ``start_job_workers``: start a worker process for each job created over the API; turn it off
+    where a separate worker service runs queued jobs.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -47,12 +53,15 @@ def create_app(home: str | Path | None = None, *, pool: ContextPool | None = Non
     app.state.sessions = SessionStore()
     app.state.metrics = metrics.RequestMetrics()
     app.state.verification = web.audit.VerificationCache()
+    app.state.curves = LossCurves()
+    app.state.start_job_workers = start_job_workers
     app.state.render_problem = web.console.render_problem
     for error in problem.HANDLED:
         app.add_exception_handler(error, problem.handle_error)
     app.add_exception_handler(web.console.SignInRequired, web.console.sign_in_redirect)
     for router in (*routes.ROUTERS, *web.ROUTERS):
         app.include_router(router)
+    app.state.console_pages = {getattr(r, "path", "") for w in web.ROUTERS for r in w.routes}
     app.mount("/static", StaticFiles(directory=web.STATIC), name="static")
     app.add_middleware(SecurityHeadersMiddleware, tls=tls)
     app.add_middleware(metrics.MetricsMiddleware, metrics=app.state.metrics)

@@ -136,3 +136,102 @@ class Health(BaseModel):
 class Readiness(BaseModel):
     status: Literal["ready", "unavailable"]
     checks: dict[str, str]
+
+
+class Job(BaseModel):
+    """A training job: configuration, state, progress and final metrics (never record contents)."""
+
+    job_id: str
+    kind: str
+    task: str
+    state: str = Field(description="QUEUED, RUNNING, SUCCEEDED, FAILED or CANCELLED.")
+    config: dict[str, Any]
+    dataset_ids: list[str]
+    base_model: str | None
+    created_by: str
+    created_role: str
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    pid: int | None
+    progress: dict[str, Any] = Field(description="phase, step, total, epoch, loss, eta_s.")
+    metrics: dict[str, Any]
+    recipe: dict[str, Any]
+    split: dict[str, Any]
+    error: str | None
+    model_id: str | None
+    cancel_requested: bool
+    has_checkpoint: bool
+
+
+class JobMetrics(BaseModel):
+    """A job's live progress and, once finished, its validation and test metrics."""
+
+    job_id: str
+    state: str
+    progress: dict[str, Any]
+    metrics: dict[str, Any]
+
+
+class Model(BaseModel):
+    """A trained model and its card (provenance, hyperparameters, metrics)."""
+
+    model_id: str
+    job_id: str | None
+    task: str
+    method: str
+    base_model: str
+    created_by: str
+    created_at: str
+    card: dict[str, Any]
+
+
+class PredictRequest(BaseModel):
+    texts: list[str] = Field(min_length=1, max_length=10_000)
+    task_tag: str | None = Field(None, description="For a multi-task model: which task.")
+    batch_size: int = Field(64, ge=1, le=1024)
+
+
+class Predictions(BaseModel):
+    model_id: str
+    predictions: list[dict[str, Any]] = Field(description="One {label, score} per text, in order.")
+
+
+class GenerateRequest(BaseModel):
+    prompt: str = Field(min_length=1, max_length=20_000)
+    max_new_tokens: int = Field(64, ge=1, le=1024)
+
+
+class Generation(BaseModel):
+    model_id: str
+    text: str
+
+
+class Export(BaseModel):
+    """A model export: a signed bundle waiting for, or given, compliance approval."""
+
+    export_id: str
+    model_id: str
+    state: str = Field(description="PENDING_REVIEW, APPROVED or REJECTED.")
+    requested_by: str
+    approved_by: str | None
+    reason: str
+    bundle_sha256: str | None
+    created_at: str
+    updated_at: str
+
+
+class BundleReport(BaseModel):
+    """What verifying a bundle proved: signature, manifest and every file's hash."""
+
+    model_config = ConfigDict(extra="allow")
+
+    ok: bool
+    detail: str
+    bundle_sha256: str | None = None
+    export_id: str | None = None
+    model_id: str | None = None
+    requested_by: str | None = None
+    created_at: str | None = None
+    signing_key_sha256: str | None = None
+    files: dict[str, dict[str, Any]] = Field(default_factory=dict)

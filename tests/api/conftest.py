@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 import appliance  # noqa: F401  (offline mode first)
+import appliance.training  # noqa: F401  (torch's runtime before the policy engine's regopy)
 
 PEOPLE = (("olivia", "operator"), ("oscar", "operator"), ("carol", "compliance"),
           ("dmitri", "compliance"), ("audra", "auditor"), ("adam", "admin"))
@@ -62,8 +63,9 @@ class LiveServer:
         return self.client(who).post("/v1/datasets", params=query, content=body,
                                      headers={"Content-Type": "application/x-ndjson"})
 
-    def dataset(self, who: str = "olivia", **params: Any) -> str:
-        response = self.upload(who, **params)
+    def dataset(self, who: str = "olivia",
+                records: list[dict[str, Any]] | bytes = RECORDS, **params: Any) -> str:
+        response = self.upload(who, records, **params)
         assert response.status_code == 201, response.text
         return str(response.json()["dataset_id"])
 

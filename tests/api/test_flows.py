@@ -157,7 +157,8 @@ def test_audit_query_filters_and_paging(live: LiveServer) -> None:
     future = auditor.get("/v1/audit/events", params={"since": "2999-01-01T00:00:00+00:00"})
     assert future.json() == {"events": [], "limit": 100, "offset": 0, "next_offset": None}
     bad = auditor.get("/v1/audit/events", params={"since": "yesterday"})
-    assert bad.status_code == 422 and bad.headers["content-type"] == PROBLEM
+    assert bad.status_code == 400 and bad.headers["content-type"] == PROBLEM
+    assert "not an ISO 8601 time" in bad.json()["detail"]
 
 
 def test_audit_verify_and_export(live: LiveServer) -> None:
@@ -207,3 +208,8 @@ def test_audit_filters_that_are_free_text_are_recorded_by_hash(live: LiveServer)
 def test_unknown_query_parameters_are_refused(live: LiveServer) -> None:
     response = live.client("olivia").get("/v1/datasets", params={"stat": "APPROVED"})
     assert response.status_code == 422 and "stat" in response.json()["detail"]
+
+
+def test_single_valued_query_parameters_given_twice_are_refused(live: LiveServer) -> None:
+    response = live.client("audra").get("/v1/audit/events?actor=a&actor=b")
+    assert response.status_code == 422 and "given more than once" in response.json()["detail"]

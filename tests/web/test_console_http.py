@@ -148,3 +148,15 @@ def test_every_console_page_renders_for_its_role(site: LiveServer) -> None:
         for path in paths:
             response = visitor.request("GET", path)
             assert response.status_code == 200, (who, path, response.text[:300])
+
+
+def test_navigation_lists_each_roles_pages(site: LiveServer) -> None:
+    expected = {"carol": ["/review", "/datasets", "/exports", "/audit"],
+                "olivia": ["/datasets", "/jobs", "/models", "/exports"],
+                "audra": ["/audit", "/datasets"], "adam": ["/users"]}
+    for who, links in expected.items():
+        visitor = Visitor(site)
+        visitor.sign_in(site.tokens[who])
+        page = visitor.request("GET", links[0])
+        nav = page.text.split('<nav aria-label="Main">')[1].split("</nav>")[0]
+        assert re.findall(r'href="([^"]+)"', nav) == links, who

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -27,13 +26,16 @@ def query_events(
     action: str | None = None,
     resource: str | None = None,
     decision: Decision | None = None,
-    since: Annotated[datetime | None, Query(description="ISO 8601; events at or after.")] = None,
-    until: Annotated[datetime | None, Query(description="ISO 8601; events before.")] = None,
+    since: Annotated[str | None, Query(description="ISO 8601 time; events at or after it.",
+                                       max_length=40)] = None,
+    until: Annotated[str | None, Query(description="ISO 8601 time; events before it.",
+                                       max_length=40)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=2**53)] = 0,
 ) -> Any:
     """Query audit events with filters, oldest first, a page at a time."""
-    filters = auditing.Filters(actor, action, resource, decision, since, until)
+    filters = auditing.Filters(actor, action, resource, decision, auditing.iso_time(since, "since"),
+                               auditing.iso_time(until, "until"))
     events = auditing.query(ctx, user, filters, limit=limit, offset=offset)
     return {"events": events, "limit": limit, "offset": offset,
             "next_offset": offset + len(events) if len(events) == limit else None}

@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from appliance.api.web import audit, auth, console, datasets, users
+from appliance.api.web import audit, auth, console, datasets, training, users
 
 STATIC = Path(__file__).parent / "static"
-ROUTERS = (auth.router, datasets.router, audit.router, users.router)
+ROUTERS = (auth.router, datasets.router, training.router, audit.router, users.router)
 
 __all__ = ["ROUTERS", "STATIC", "audit", "console"]

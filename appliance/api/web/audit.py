@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -34,24 +33,13 @@ class VerificationCache:
             self.result, self.at = result, time.time()
 
 
-def _time(value: str | None, name: str) -> datetime | None:
-    """A time from a datetime-local field (read as UTC) or a full ISO 8601 value."""
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(f"{name} {value!r} is not a date and time") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _filters(request: Request) -> tuple[dict[str, str], auditing.Filters]:
     raw = {k: request.query_params.get(k, "").strip()[:200] for k in FILTERS}
     decision = raw["decision"] if raw["decision"] in ("allow", "deny") else ""
     raw["decision"] = decision
     return raw, auditing.Filters(
         raw["actor"] or None, raw["action"] or None, raw["resource"] or None, decision or None,
-        _time(raw["since"], "since"), _time(raw["until"], "until"))
+        auditing.iso_time(raw["since"], "since"), auditing.iso_time(raw["until"], "until"))
 
 
 @router.get("/audit")

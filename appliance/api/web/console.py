@@ -138,7 +138,7 @@ def render(request: Request, name: str, console: Console | None, *, status: int 
     if session is not None and session.flash:
         flash, session.flash = session.flash, []
     csrf = values.pop("csrf_override", None) or (session.csrf if session else "")
-    pages = {getattr(route, "path", "") for route in request.app.routes}
+    pages: set[str] = request.app.state.console_pages
     nav = [(href, label) for href, label in NAV.get(role or "", []) if href in pages]
     context = {"request": request, "console": console, "user": console.principal if console
                else None, "nav": nav, "csrf": csrf, "flash": flash,
