@@ -246,10 +246,10 @@ def test_pod_security() -> None:
     assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
 
 
-@pytest.mark.parametrize("index", range(6))
+@pytest.mark.parametrize("index", range(5))
 def test_every_container_is_locked_down(index: int) -> None:
     containers = _containers()
-    assert len(containers) == 6  # 3 init + appliance, worker, opa
+    assert len(containers) == 5  # 3 init + appliance, opa
     context = containers[index]["securityContext"]
     assert context["allowPrivilegeEscalation"] is False, containers[index]["name"]
     assert context["readOnlyRootFilesystem"] is True
@@ -262,7 +262,7 @@ def test_every_container_is_locked_down(index: int) -> None:
 def test_master_key_passphrase_comes_from_the_secret() -> None:
     (secret,) = [s for s in _k8s()["Secret"] if s["metadata"]["name"] == "appliance-master-key"]
     for container in _containers():
-        if container["name"] not in ("init-home", "appliance", "worker"):
+        if container["name"] not in ("init-home", "appliance"):
             continue
         env = {e["name"]: e for e in container["env"]}
         assert env["APPLIANCE_KEY_SOURCE"]["value"] == "passphrase"
