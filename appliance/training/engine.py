@@ -106,6 +106,9 @@ class Fit:
     callback: JobCallback
     recipe: Recipe
     spec: ModelSpec
+    train_metrics: dict[str, Any] = field(default_factory=dict)
+    #: Validation scores of the weights in ``model``, when already computed.
+    validation: dict[str, Any] | None = None
 
 
 def run_training(
@@ -233,7 +236,9 @@ def _search(
                 recipe=recipe.as_dict(),
                 trials=progress.done,
             )
-        score = evaluate_split(fit, prepared, prepared.validation, task.needs_predictions)
+        score = fit.validation or evaluate_split(
+            fit, prepared, prepared.validation, task.needs_predictions
+        )
         value = float(score[task.selection_metric])
         progress.done.append(
             {
@@ -516,11 +521,32 @@ def fit_model(
         callback.load_state_dict(state["tracker"])
     trainer = _make_trainer(model, prepared, recipe, hooks, state, scratch, callback, budget)
     callback.trainer = trainer
-    trainer.train()
+    result = trainer.train()
     callback.trainer = None  # later evaluations are final scores, not epochs to track
-    if callback.stop_reason is None and callback.best_weights is not None:
-        load_trainable_weights(trainer._module(), callback.best_weights)
-    return Fit(trainer._module(), trainer, callback, recipe, spec)
+    fit = Fit(trainer._module(), trainer, callback, recipe, spec, dict(result.metrics))
+    if callback.stop_reason is None:
+        _keep_best(fit, prepared, hooks)
+    return fit
+
+
+def _keep_best(fit: Fit, prepared: Prepared, hooks: TrainHooks) -> None:
+    """Score the final weights on validation; go back to an earlier epoch's if it was better."""
+    task = prepared.task
+    scores = evaluate_split(fit, prepared, prepared.validation, task.needs_predictions)
+    if task.selection_metric not in scores:
+        return
+    state = fit.trainer.state
+    value = float(scores[task.selection_metric])
+    if fit.callback.consider_final(value, state.global_step, float(state.epoch or 0.0)):
+        fit.validation = scores
+        hooks.log(f"final weights: validation {task.selection_metric} {value:.4f}")
+    else:
+        assert fit.callback.best_weights is not None
+        load_trainable_weights(fit.model, fit.callback.best_weights)
+        hooks.log(
+            f"final validation {task.selection_metric} {value:.4f}; keeping the best "
+            f"epoch's weights ({fit.callback.best_metric:.4f})"
+        )
 
 
 def _collator(prepared: Prepared, recipe: Recipe) -> PaddingCollator:
@@ -638,7 +664,9 @@ def final_metrics(fit: Fit, prepared: Prepared, hooks: TrainHooks) -> dict[str, 
             "epoch": fit.trainer.state.epoch,
         }
     )
-    validation = evaluate_split(fit, prepared, prepared.validation, task.needs_predictions)
+    validation = fit.validation or evaluate_split(
+        fit, prepared, prepared.validation, task.needs_predictions
+    )
     test = evaluate_split(fit, prepared, prepared.test, task.needs_predictions)
     summary = {k: test[k] for k in ("accuracy", "macro_f1", "loss", "perplexity") if k in test}
     hooks.log("test: " + ", ".join(f"{k} {v:.4f}" for k, v in summary.items()))
@@ -649,6 +677,9 @@ def final_metrics(fit: Fit, prepared: Prepared, hooks: TrainHooks) -> dict[str, 
             "steps": fit.trainer.state.global_step,
             "epochs": fit.trainer.state.epoch,
             "early_stopped": fit.callback.early_stopped,
+            "budget_stopped": fit.callback.budget_stopped,
+            "runtime_s": fit.train_metrics.get("train_runtime"),
+            "samples_per_second": fit.train_metrics.get("train_samples_per_second"),
             "best_validation": fit.callback.best_metric,
             "history": fit.callback.history,
         },
@@ -656,6 +687,19 @@ def final_metrics(fit: Fit, prepared: Prepared, hooks: TrainHooks) -> dict[str, 
 
 
 # -- environment ---------------------------------------------------------------------------------
+
+
+def quiet_libraries() -> None:
+    """Library chatter (load reports, progress bars) helps no one in a worker or a benchmark."""
+    import warnings
+
+    from transformers.utils import logging as hf_logging
+
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    warnings.filterwarnings("ignore", category=UserWarning)
+    warnings.filterwarnings("ignore", category=FutureWarning)
 
 
 def resolve_device(config: JobConfig) -> tuple[str, str]:

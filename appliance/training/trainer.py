@@ -33,6 +33,23 @@ from transformers.trainer_pt_utils import get_length_grouped_indices
 
 from appliance.training import checkpoint
 
+
+def _ignore_shadowing_datasets() -> None:
+    """transformers takes any importable ``datasets`` for Hugging Face's library. A plain
+    directory of that name on ``sys.path`` (a namespace package: ``./datasets`` in the working
+    directory, or ``tests/datasets``) would then break the trainer at its first batch. When the
+    name resolves to no real package, tell the trainer the library is absent."""
+    import importlib.util
+
+    import transformers.trainer
+
+    spec = importlib.util.find_spec("datasets")
+    if spec is not None and spec.origin in (None, "namespace"):
+        transformers.trainer.is_datasets_available = lambda: False  # type: ignore[attr-defined]
+
+
+_ignore_shadowing_datasets()
+
 #: Stands in for the checkpoint directory the stock trainer expects; never a real path.
 MEMORY_CHECKPOINT = "<memory>"
 
@@ -361,7 +378,6 @@ class JobCallback(TrainerCallback):
         if self.budget is not None and self.budget.spent() and state.global_step < state.max_steps:
             self.budget_stopped = True
             control.should_training_stop = True
-            control.should_evaluate = True  # score the final weights before stopping
             self.hooks.log(
                 f"time budget of {self.budget.budget_s:.0f}s reached at epoch {state.epoch:.2f}"
             )
@@ -377,8 +393,15 @@ class JobCallback(TrainerCallback):
     def on_epoch_end(
         self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
     ) -> None:
-        if self.stop_reason is not None or self.budget_stopped:
-            control.should_evaluate = False  # stopping must not wait for another evaluation
+        # The last weights are scored once, after training (see engine.fit_model), so an
+        # evaluation here would only repeat it; and a stop must not wait for one.
+        if (
+            self.stop_reason is not None
+            or self.budget_stopped
+            or control.should_training_stop
+            or state.global_step >= state.max_steps
+        ):
+            control.should_evaluate = False
 
     def on_evaluate(
         self,
@@ -416,6 +439,24 @@ class JobCallback(TrainerCallback):
                 )
         if self.hooks.save_checkpoint is not None and state.global_step < state.max_steps:
             self.save()
+
+    def consider_final(self, value: float, step: int, epoch: float) -> bool:
+        """Score the weights training ended with; True when they are the best seen."""
+        self.history.append(
+            {
+                "step": step,
+                "epoch": epoch,
+                self.metric: value,
+                "loss": self._last_loss,
+                "final": True,
+            }
+        )
+        if self.best_metric is None or (
+            value >= self.best_metric if self.greater_is_better else value <= self.best_metric
+        ):
+            self.best_metric = value
+            return True
+        return False
 
     def save(self) -> None:
         if self.hooks.save_checkpoint is None or self.trainer is None:

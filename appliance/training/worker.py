@@ -38,28 +38,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("job_id")
     parser.add_argument("--home", required=True)
     args = parser.parse_args(argv)
-    from appliance.context import open_context
+    # torch before the context: the policy engine's native library must load after torch's
+    from appliance.training.engine import quiet_libraries
 
     quiet_libraries()
+    from appliance.context import open_context
+
     ctx = open_context(args.home)
     try:
         job = run_job(ctx, args.job_id)
     finally:
         ctx.close()
     return 0 if job is None or job.state in (SUCCEEDED, RUNNING) else 1
-
-
-def quiet_libraries() -> None:
-    """Library chatter (load reports, progress bars) helps no one in a worker."""
-    import warnings
-
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    warnings.filterwarnings("ignore", category=UserWarning)
-    warnings.filterwarnings("ignore", category=FutureWarning)
 
 
 def run_job(ctx: Context, job_id: str) -> JobInfo | None:

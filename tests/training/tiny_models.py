@@ -8,7 +8,8 @@ WORDS = (
     "i my the a card lost stolen money transfer pending failed balance check what is how do "
     "cancel please help refund charge twice account close open new pin change blocked app "
     "crashing hello hi thanks you can want need to where when why it was has not been "
-    "question answer tell me about weather sunny rainy today tomorrow good bad yes no"
+    "question answer tell me about weather sunny rainy today tomorrow good bad yes no user "
+    "assistant app block wrong much have updated 0 1 2 3 4 5 6 7 8 9"
 ).split()
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
@@ -19,7 +20,7 @@ def make_tiny_bert(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     vocab = path / "vocab.txt"
     vocab.write_text("\n".join(SPECIALS + sorted(set(WORDS))) + "\n", "utf-8")
-    tokenizer = BertTokenizerFast(vocab_file=str(vocab), do_lower_case=True)
+    tokenizer = BertTokenizerFast(vocab=str(vocab), do_lower_case=True)
     config = BertConfig(
         vocab_size=len(SPECIALS) + len(set(WORDS)),
         hidden_size=32,

