@@ -27,8 +27,7 @@ from typing import Any
 
 from appliance import db
 from appliance.audit import AuditLog
-from appliance.context import AUDIT_DIR, KEYS_DIR, SIGNING_KEY, Context, open_context
-from appliance.crypto import load_signing_key
+from appliance.context import Context, open_context
 from appliance.crypto.vault import Vault
 
 
@@ -69,10 +68,7 @@ class ContextPool:
 
     @classmethod
     def open(cls, home: str | Path | None) -> ContextPool:
-        base = open_context(home)
-        signing_key = load_signing_key(base.settings.path(KEYS_DIR, SIGNING_KEY))
-        grouped = AuditLog(base.settings.path(AUDIT_DIR), signing_key, group_commit=True)
-        return cls(dataclasses.replace(base, audit=grouped))
+        return cls(open_context(home, group_commit=True))
 
     @property
     def settings(self) -> Any:

@@ -131,8 +131,9 @@ def list_exports(request: Request, ctx: ContextDep, console: ConsoleDep) -> Resp
         "approve": can(ctx, console.principal, "model.export.approve", e.resource(), "export"),
         "download": can(ctx, console.principal, "model.export.download", e.resource(), "export"),
     } for e in items}
+    matrices = {model_id: _matrix(info.card) for model_id, info in cards.items()}
     return render(request, "exports.html", console, exports=items, cards=cards, allowed=allowed,
-                  title="Exports")
+                  matrices=matrices, title="Exports")
 
 
 @router.post("/exports/{export_id}/review")

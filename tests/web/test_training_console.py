@@ -1,0 +1,95 @@
+"""The operator's and compliance's training pages in a real browser: start a job from the form,
+watch it live, read the model's card, and take its export through approval and download."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.api.conftest import LiveServer, make_home, start_server, stop_server
+from tests.api.test_training import intent_records
+from tests.web.conftest import shot, sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def trainer_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    from appliance.context import open_context
+    from appliance.training import registry
+    from tests.training.tiny_models import make_tiny_bert
+
+    root = tmp_path_factory.mktemp("web-training")
+    home, tokens = make_home(root)
+    base = make_tiny_bert(root / "tiny-bert")
+    ctx = open_context(home)
+    registry._insert(ctx, "tiny-bert", base, registry.directory_sha256(base))
+    ctx.close()
+    server = start_server(home)
+    server.tokens = tokens
+    yield server
+    stop_server(server)
+
+
+def test_start_follow_and_export_a_model(page: Any, browser: Any,
+                                         trainer_site: LiveServer) -> None:
+    site = trainer_site
+    dataset_id = site.dataset("olivia", intent_records(40), name="intents.jsonl")
+    site.client("carol").post(f"/v1/datasets/{dataset_id}/approve", json={"reason": "ok"})
+
+    sign_in(page, site, "olivia")
+    page.goto(f"{site.url}/jobs")
+    page.select_option("#dataset_ids", [dataset_id])
+    page.select_option("#base_model", "tiny-bert")
+    page.fill("#epochs", "12")
+    page.click("form[action='/jobs'] button[type=submit]")
+    page.wait_for_load_state("domcontentloaded")
+    assert "/jobs/job_" in page.url, page.locator("main").inner_text()
+    job_url = page.url
+    assert "queued" in page.locator(".flash").inner_text()
+    from playwright.sync_api import expect
+
+    # The live feed (server-sent events; no polling, no eval: the page's CSP forbids it) fills
+    # in the step counter.
+    expect(page.locator("[data-progress=step]")).not_to_have_text("0", timeout=120_000)
+    shot(page, "09-job-running")
+    # At the end the page reloads itself and links the model.
+    page.wait_for_selector("a[href^='/models/mdl_']", timeout=300_000)
+    assert page.url == job_url
+    assert page.locator(".badge.big").inner_text() == "SUCCEEDED"
+    assert page.locator("polyline.chart-line").get_attribute("points")
+    shot(page, "10-job-finished")
+
+    page.click("a[href^='/models/mdl_']")
+    page.wait_for_url(f"{site.url}/models/mdl_*")
+    model_id = page.url.rsplit("/", 1)[1]
+    assert page.locator("table.confusion tbody tr").count() == 3
+    shot(page, "11-model-card")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("text=Request export")
+    page.wait_for_url(f"{site.url}/exports")
+    assert "needs a compliance approval" in page.locator(".flash").inner_text()
+
+    reviewer = browser.new_context(viewport={"width": 1280, "height": 900})
+    carol = reviewer.new_page()
+    sign_in(carol, site, "carol")
+    carol.goto(f"{site.url}/exports")
+    assert carol.locator("section.export table.confusion").count() == 1  # the card at hand
+    assert model_id in carol.locator("section.export").first.inner_text()
+    shot(carol, "12-export-approval")
+    carol.fill("textarea[name=reason]", "Card reviewed: trained on approved intents only.")
+    carol.click("button[value=approve]")
+    carol.wait_for_url(f"{site.url}/exports")
+    assert "is now APPROVED" in carol.locator(".flash").inner_text()
+    reviewer.close()
+
+    page.goto(f"{site.url}/exports")
+    with page.expect_download() as download:
+        page.click("text=Download signed bundle")
+    data = Path(download.value.path()).read_bytes()
+    listed = site.client("olivia").get("/v1/exports").json()
+    assert hashlib.sha256(data).hexdigest() == listed[0]["bundle_sha256"]
