@@ -33,11 +33,6 @@
 #   the allow path) because every request pays for them.
 package appliance.authz
 
-# Actions that read dataset contents. Fixed here, not in data.json, so that a
-# data edit cannot quietly hand contents to auditors (DESIGN.md: auditors never
-# read dataset contents). data.json may add more with "contents": true.
-_builtin_content_actions := {"dataset.read_sample", "dataset.read_for_training"}
-
 # ---------------------------------------------------------------------------
 # The decision
 # ---------------------------------------------------------------------------
@@ -177,8 +172,15 @@ _user_roles contains role if {
 
 # METADATA
 # title: Reads contents
-# description: True for actions that read dataset contents, fixed in this file or flagged "contents" in data.
-_reads_contents if input.action in _builtin_content_actions
+# description: |
+#   True for actions that read dataset contents. The two dataset reads are named
+#   here, not only flagged in data.json, so that a data edit cannot quietly hand
+#   contents to auditors (DESIGN.md: auditors never read dataset contents);
+#   data.json may flag more with "contents": true. (Comparisons, not a set
+#   literal: rego-cpp builds a literal set again on every request.)
+_reads_contents if input.action == "dataset.read_sample"
+
+_reads_contents if input.action == "dataset.read_for_training"
 
 _reads_contents if _spec.contents == true
 

@@ -1,0 +1,150 @@
+"""Policy decision throughput and latency: the embedded engine against naive regopy use.
+
+Embedded: ``EmbeddedEngine.decide`` (bundle compiled once, ``query_bundle_entrypoint`` per
+request). Naive: the same policy and data loaded once into an ``Interpreter``, then per request
+the input is set and ``Interpreter.query("data.appliance.authz.decision")`` is called, which
+compiles the query and the policy again each time. Both see the same mixed stream of requests
+(allowed and denied, with distinct users and ids), one request at a time in one thread.
+
+    .venv/bin/python bench/policy.py [--decisions N] [--naive N]
+
+Ends with ``RESULT name=policy value=<decisions/s> unit=decisions/s baseline=<naive decisions/s>
+ratio=<value/baseline>``; the lines before it give p50/p99 latency and the machine's load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from regopy import Interpreter  # noqa: E402
+
+from appliance.policy import EmbeddedEngine, default_policy_dir, read_policy_dir  # noqa: E402
+from appliance.policy.decision import loads_strict  # noqa: E402
+
+
+def workload(n: int) -> list[dict[str, Any]]:
+    """A mix like the gate's: mostly allowed reads and reviews, one in three denied."""
+    out: list[dict[str, Any]] = []
+    for i in range(n):
+        user, other, ds = f"user{i % 97}", f"user{(i + 1) % 97}", f"ds_{i}"
+        dataset = {"type": "dataset", "id": ds, "state": "APPROVED", "classification": "internal",
+                   "uploaded_by": other, "requested_by": None, "approvals": [f"rev{i % 7}"]}
+        pending = {**dataset, "state": "PENDING_REVIEW", "approvals": []}
+        kind = i % 20
+        if kind < 6:  # 30%: training reads
+            doc = _req(user, "operator", "dataset.read_for_training", dataset, "training")
+        elif kind < 9:  # 15%: metadata
+            doc = _req(user, "auditor" if kind == 8 else "operator",
+                       "dataset.show" if kind == 7 else "dataset.list",
+                       dataset if kind == 7 else {"type": "dataset", "id": "*"}, "metadata")
+        elif kind < 11:  # 10%: review samples
+            doc = _req(user, "compliance", "dataset.read_sample", pending, "review")
+        elif kind < 13:  # 10%: approvals
+            doc = _req(user, "compliance", "dataset.approve", pending, "review")
+        elif kind == 13:  # 5%: audit reads
+            doc = _req(user, "auditor", "audit.read", {"type": "audit", "id": "log"}, "audit")
+        elif kind < 16:  # 10% denied: separation of duties
+            doc = _req(other, "compliance", "dataset.approve", pending, "review")
+        elif kind < 18:  # 10% denied: role
+            doc = _req(user, "auditor", "dataset.read_sample", pending, "review")
+        else:  # 10% denied: state
+            doc = _req(user, "operator", "dataset.read_for_training", pending, "training")
+        out.append(doc)
+    return out
+
+
+def _req(name: str, role: str, action: str, resource: dict[str, Any],
+         purpose: str) -> dict[str, Any]:
+    return {"user": {"name": name, "roles": [role]}, "action": action, "resource": resource,
+            "purpose": purpose}
+
+
+def naive_decider(policy_dir: Path) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    policy = read_policy_dir(policy_dir)
+    interpreter = Interpreter()
+    interpreter.add_data_json(json.dumps(policy.data(), ensure_ascii=False))
+    for module in policy.modules:
+        interpreter.add_module(module.path, module.source)
+
+    def decide(document: dict[str, Any]) -> dict[str, Any]:
+        interpreter.set_input_term(json.dumps(document, ensure_ascii=False))
+        output = interpreter.query("data.appliance.authz.decision")
+        value: dict[str, Any] = loads_strict(str(output))["expressions"][0]
+        return value
+
+    return decide
+
+
+def measure(decide: Callable[[dict[str, Any]], Any],
+            documents: list[dict[str, Any]]) -> tuple[float, list[float], list[Any]]:
+    """(decisions per second, per-decision latencies in µs, the decisions)."""
+    latencies, results = [], []
+    clock = time.perf_counter_ns
+    start = clock()
+    for document in documents:
+        t0 = clock()
+        results.append(decide(document))
+        latencies.append((clock() - t0) / 1000)
+    elapsed = (clock() - start) / 1e9
+    return len(documents) / elapsed, latencies, results
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--decisions", type=int, default=4000, help="embedded decisions")
+    parser.add_argument("--naive", type=int, default=60, help="naive decisions")
+    args = parser.parse_args()
+    policy_dir = default_policy_dir()
+    if policy_dir is None:
+        print("no policies/ directory found", file=sys.stderr)
+        return 1
+    engine = EmbeddedEngine(policy_dir)
+    naive = naive_decider(policy_dir)
+    documents = workload(args.decisions)
+
+    measure(engine.decide, documents[:300])  # warm-up: first-use costs are not latency
+    measure(naive, documents[:3])
+    rate, latencies, decisions = measure(engine.decide, documents)
+    naive_rate, naive_latencies, naive_decisions = measure(naive, documents[: args.naive])
+
+    mismatches = sum(1 for d, n in zip(decisions, naive_decisions, strict=False)
+                     if d.allow != n["allow"] or d.reasons != n["reasons"])
+    allowed = [lat for lat, d in zip(latencies, decisions, strict=True) if d.allow]
+    denied = [lat for lat, d in zip(latencies, decisions, strict=True) if not d.allow]
+    print(f"machine: {platform.python_implementation()} {platform.python_version()}, "
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at the end")
+    print(f"policy: {engine.policy_hash}; {len(documents)} requests, "
+          f"{len(denied) / len(documents):.0%} denied")
+    print(f"embedded: {rate:,.0f} decisions/s, p50 {percentile(latencies, 0.5):.0f} µs, "
+          f"p99 {percentile(latencies, 0.99):.0f} µs, mean {statistics.mean(latencies):.0f} µs")
+    print(f"embedded allowed: p50 {percentile(allowed, 0.5):.0f} µs, "
+          f"p99 {percentile(allowed, 0.99):.0f} µs; denied: p50 {percentile(denied, 0.5):.0f} µs,"
+          f" p99 {percentile(denied, 0.99):.0f} µs")
+    print(f"naive Interpreter.query: {naive_rate:,.1f} decisions/s, "
+          f"p50 {percentile(naive_latencies, 0.5):.0f} µs, "
+          f"p99 {percentile(naive_latencies, 0.99):.0f} µs ({len(naive_latencies)} requests)")
+    print(f"same decisions and reasons from both: {mismatches == 0} "
+          f"({len(naive_decisions)} compared)")
+    print(f"RESULT name=policy value={rate:.0f} unit=decisions/s baseline={naive_rate:.1f} "
+          f"ratio={rate / naive_rate:.1f}")
+    return 0 if mismatches == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
