@@ -1,4 +1,4 @@
-"""PII redaction: detection (Presidio, offline, with the appliance's own NER model) and anonymization.
+"""PII redaction: detection (Presidio, offline, own NER model) and anonymization.
 
 Public API (imported lazily, so ``python -m appliance.redaction.train_ner`` on a bare GPU box
 needs only torch, transformers and peft):

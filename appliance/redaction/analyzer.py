@@ -105,7 +105,8 @@ def _overlaps(a: RecognizerResult, b: RecognizerResult) -> bool:
     return a.start < b.end and b.start < a.end
 
 
-def _resolve(patterns: list[RecognizerResult], ner: list[RecognizerResult]) -> list[RecognizerResult]:
+def _resolve(patterns: list[RecognizerResult],
+             ner: list[RecognizerResult]) -> list[RecognizerResult]:
     """Non-overlapping spans: patterns first by (score, length), then NER trimmed around them."""
     kept: list[RecognizerResult] = []
     for r in sorted(patterns, key=lambda r: (-r.score, -(r.end - r.start), r.start)):
@@ -120,8 +121,8 @@ def _resolve(patterns: list[RecognizerResult], ner: list[RecognizerResult]) -> l
 def build_analyzer(settings: Any = None, *, recognizers_yaml: Path = DEFAULT_CONFIG,
                    quantize: bool = False) -> PiiAnalyzer:
     """The analyzer for ``settings`` (``ner_backend``, ``ner_model_path``); defaults if None."""
-    backend_name = getattr(settings, "ner_backend", "bundled") if settings is not None else "bundled"
-    model_path = getattr(settings, "ner_model_path", None) if settings is not None else None
+    backend_name = getattr(settings, "ner_backend", "bundled")
+    model_path = getattr(settings, "ner_model_path", None)
     recognizer_set = load_recognizer_set(recognizers_yaml)
     backend = build_ner_backend(backend_name, model_path, quantize=quantize)
     ner = (NerRecognizer(backend, recognizer_set.ner_min_score, recognizer_set.ner_entities)

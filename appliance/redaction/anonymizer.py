@@ -55,7 +55,8 @@ class PseudonymRegistry:
 
     def pseudonym(self, entity_type: str, value: str) -> str:
         canonical = _SPACES.sub(" ", unicodedata.normalize("NFKC", value)).strip().casefold()
-        digest = hmac.new(self._key, f"{entity_type}\0{canonical}".encode(), hashlib.sha256).digest()
+        message = f"{entity_type}\0{canonical}".encode()
+        digest = hmac.new(self._key, message, hashlib.sha256).digest()
         numbers = self._numbers.setdefault(entity_type, {})
         number = numbers.setdefault(digest, len(numbers) + 1)
         return f"<{entity_type}_{number}>"
@@ -64,7 +65,8 @@ class PseudonymRegistry:
 def _check(operators: dict[str, str]) -> dict[str, str]:
     for entity, op in operators.items():
         if op not in OPERATORS:
-            raise ConfigurationError(f"unknown operator {op!r} for {entity}; choose from {OPERATORS}")
+            raise ConfigurationError(
+                f"unknown operator {op!r} for {entity}; choose from {OPERATORS}")
     return dict(operators)
 
 
@@ -89,7 +91,8 @@ class Redactor:
 
     def operator_for(self, field_name: str, entity_type: str) -> str:
         per_field = self.field_operators.get(field_name, {})
-        return per_field.get(entity_type) or self.operators.get(entity_type) or self.default_operator
+        chosen = per_field.get(entity_type) or self.operators.get(entity_type)
+        return chosen or self.default_operator
 
     def redact_batch(self, texts: list[str], field: str,
                      spans: list[list[PiiSpan]] | None = None) -> list[RedactionResult]:
@@ -110,6 +113,12 @@ class Redactor:
         ops = {s.entity_type: self.operator_for(field_name, s.entity_type) for s in spans}
         if "drop" in ops.values():
             return RedactionResult("", spans, dropped=True)
+        if self._pseudonyms is not None:
+            # Presidio applies operators from the end of the text backwards; number the values
+            # in reading order first, so "first appearance" means what a reader would expect.
+            for s in sorted(spans, key=lambda s: s.start):
+                if ops[s.entity_type] == "pseudonym":
+                    self._pseudonyms.pseudonym(s.entity_type, text[s.start : s.end])
         configs: dict[str, OperatorConfig] = {}
         for entity, op in ops.items():
             configs[entity] = self._operator_config(entity, op)

@@ -29,8 +29,9 @@ def _texts(lines: Iterable[str], plain: bool) -> Iterator[str]:
             continue
         try:
             record = json.loads(line)
-        except ValueError as exc:
-            raise InvalidInput(f"line {number}: not JSON ({exc.msg}); use --plain for text") from exc
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(
+                f"line {number}: not JSON ({exc.msg}); use --plain for text") from exc
         if not isinstance(record, dict) or not isinstance(record.get("text"), str):
             raise InvalidInput(f"line {number}: expected an object with a string 'text' field")
         yield record["text"]

@@ -93,7 +93,8 @@ class NerModel:
                  batch_size: int = 32, quantize: bool = False) -> None:
         model.eval()
         if quantize:
-            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear},
+                                                           dtype=torch.qint8)
         self.model, self.tokenizer = model, tokenizer
         self.max_length, self.stride, self.batch_size = max_length, stride, batch_size
         id2label: dict[int, str] = {int(k): v for k, v in model.config.id2label.items()}
@@ -148,7 +149,8 @@ class NerModel:
             results[t] = self._decode(text, enc["offset_mapping"][t], probs[t])
         return results
 
-    def _decode(self, text: str, offsets: list[tuple[int, int]], probs: torch.Tensor) -> list[NerSpan]:
+    def _decode(self, text: str, offsets: list[tuple[int, int]],
+                probs: torch.Tensor) -> list[NerSpan]:
         spans: list[NerSpan] = []
         if not offsets:
             return spans

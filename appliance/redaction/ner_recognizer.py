@@ -13,6 +13,7 @@ from typing import Any
 
 from presidio_analyzer import AnalysisExplanation, EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
+from spacy.lang.en.stop_words import STOP_WORDS
 
 from appliance.redaction.ner_model import ENTITY_TYPES, NerModel, NerSpan
 from appliance.redaction.org_cues import apply_org_cues
@@ -44,7 +45,8 @@ def _split_span(text: str, span: NerSpan) -> list[NerSpan]:
             start += 1
         while end > start and not (text[end - 1].isalnum() or text[end - 1] in ".'"):
             end -= 1
-        if _WORDLIKE.search(text, start, end):
+        words = text[start:end].lower().split()
+        if _WORDLIKE.search(text, start, end) and not all(w in STOP_WORDS for w in words):
             out.append(NerSpan(start, end, span.entity_type, span.score))
     return out
 
@@ -56,6 +58,7 @@ class NerRecognizer(EntityRecognizer):
                  entities: tuple[str, ...] = ENTITY_TYPES, name: str = "NerRecognizer") -> None:
         self.backend = backend  # NerModel, or SpacyNerBackend
         self.min_score = min_score
+        self._label = name
         super().__init__(supported_entities=list(entities), name=name, supported_language="en")
 
     def load(self) -> None:  # the model is loaded by the factory, before the engine starts
@@ -82,11 +85,11 @@ class NerRecognizer(EntityRecognizer):
                 for found in spans]
 
     def _result(self, span: NerSpan) -> RecognizerResult:
+        name = self._label
         return RecognizerResult(
             entity_type=span.entity_type, start=span.start, end=span.end, score=span.score,
-            analysis_explanation=AnalysisExplanation(recognizer=self.name,
-                                                     original_score=span.score),
-            recognition_metadata={RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+            analysis_explanation=AnalysisExplanation(recognizer=name, original_score=span.score),
+            recognition_metadata={RecognizerResult.RECOGNIZER_NAME_KEY: name,
                                   RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id},
         )
 

@@ -17,7 +17,8 @@ from appliance.redaction.ner_model import NerSpan
 LEGAL_FORMS = (
     "ltd", "limited", "llc", "llp", "inc", "incorporated", "corp", "corporation", "co", "plc",
     "pty", "gmbh", "ag", "kg", "ohg", "gbr", "gesbr", "og", "ev", "se", "sa", "sas", "sarl", "srl",
-    "spa", "sl", "slu", "bv", "nv", "vof", "cv", "ab", "as", "asa", "aps", "oy", "oyj", "kft", "zrt",
+    "spa", "sl", "slu", "bv", "nv", "vof", "cv", "ab", "as", "asa", "aps", "oy", "oyj", "kft",
+    "zrt",
     "nyrt", "bt", "kkt", "doo", "dd", "jdoo", "sro", "vos", "ks", "spzoo", "sp", "sc", "ad", "ood",
     "tbk", "sac", "sae", "ltda", "eireli", "lda", "kk", "bhd", "sdn", "ps", "hnos", "scoop",
     "holdings", "group", "partners", "associates", "sons", "sønner", "cie", "figli",
@@ -34,7 +35,7 @@ LEADING_NOUNS = ("grupo", "industrias", "despacho", "proyectos", "corporación",
                  "universidad", "universidade", "université", "universität", "hospital", "clínica",
                  "fundación", "instituto", "compañía", "comercializadora", "laboratorios")
 _TOKEN = re.compile(r"[^\W_]+(?:[.&/][^\W_]+)*\.?", re.UNICODE)
-_TRAILING_FORM = re.compile(r"^,?\s+((?:[^\W\d_]{1,6}\.?){1,3}(?:\s[a-z]\.?\s?o\.o\.)?)", re.UNICODE)
+_TRAILING_FORM = re.compile(r"^,?\s+((?:[^\W\d_]{1,6}\.?){1,3}(?:\s[a-z]\.?\s?o\.o\.)?)")
 
 
 def _norm(word: str) -> str:

@@ -54,12 +54,14 @@ def load_recognizer_set(path: Path = DEFAULT_CONFIG) -> RecognizerSet:
     if unknown := set(doc) - _TOP_KEYS:
         raise _fail(path, f"unknown keys {sorted(unknown)}")
     context = doc.get("context") or {}
-    if not isinstance(context, dict) or (bad := set(context) - _CONTEXT_KEYS):
-        raise _fail(path, f"context: unknown keys {sorted(bad) if isinstance(context, dict) else context}")
+    if not isinstance(context, dict) or set(context) - _CONTEXT_KEYS:
+        raise _fail(path, "context: expected a mapping of prefix_words, suffix_words, boost, "
+                          "min_score_with_context")
     ner = doc.get("ner") or {}
     ner_entities = tuple(ner.get("entities", ENTITY_TYPES))
     if not set(ner_entities) <= set(ENTITY_TYPES):
-        raise _fail(path, f"ner.entities must be among {list(ENTITY_TYPES)}, got {list(ner_entities)}")
+        raise _fail(path, f"ner.entities must be among {list(ENTITY_TYPES)}, "
+                          f"got {list(ner_entities)}")
     built: list[AppliancePatternRecognizer] = []
     seen: set[str] = set()
     for i, entry in enumerate(doc.get("recognizers") or []):

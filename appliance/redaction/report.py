@@ -78,7 +78,7 @@ def render_chart_svg(report: RedactionReport) -> str:
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
              f'viewBox="0 0 {width} {height}" role="img" font-family="sans-serif" font-size="12">',
              '<title>Redacted entities per field</title>',
-             f'<text x="4" y="16" font-weight="bold">Redacted entities per field</text>']
+             '<text x="4" y="16" font-weight="bold">Redacted entities per field</text>']
     if not rows:
         parts.append('<text x="4" y="44">No personal data found.</text>')
     for j, (name, entity, n, i) in enumerate(rows):

@@ -229,7 +229,7 @@ def _neutral(filler: SlotFiller, rng: random.Random) -> dict[str, Any]:
             body = rng.choice(["{%s} ({%s})", "{%s}, {%s}", "{%s} - {%s}", "{%s}\t{%s}",
                                "{%s} | {%s}", "{%s} <{%s}>"]) % (slot, extra)
         else:
-            body = "{%s}" % slot
+            body = "{" + slot + "}"
         piece = rng.choice(NEUTRAL_PREFIXES) + body + rng.choice(NEUTRAL_SUFFIXES)
         if rng.random() < 0.2:
             piece = rng.choice(DISTRACTORS) + rng.choice([": ", " - ", " for ", ", "]) + piece
@@ -241,7 +241,8 @@ def _neutral(filler: SlotFiller, rng: random.Random) -> dict[str, Any]:
     return _join(pieces, [rng.choice([" ", "\n", "; ", "\t", " | ", ", "]) for _ in pieces])
 
 
-def _document(pools: dict[str, list[str]], filler: SlotFiller, rng: random.Random) -> dict[str, Any]:
+def _document(pools: dict[str, list[str]], filler: SlotFiller,
+              rng: random.Random) -> dict[str, Any]:
     if pools is TRAIN_POOLS and rng.random() < 0.35:
         return _neutral(filler, rng)
     genres = [g for g in pools if g not in ("greeting", "signoff")]

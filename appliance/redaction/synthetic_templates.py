@@ -55,7 +55,8 @@ TRAIN_POOLS: dict[str, list[str]] = {
         "Can you confirm that {person} was born on {dob}?",
     ],
     "greeting": ["Hi {first},", "Dear {person},", "Hello {first}!", "Dear Mr {last},",
-                 "Dear Ms. {last},", "Good morning {first},", "Hey {first} -", "To whom it may concern,",
+                 "Dear Ms. {last},", "Good morning {first},", "Hey {first} -",
+                 "To whom it may concern,",
                  "Dear Dr. {last},", "Hi all,"],
     "signoff": [
         "Best regards,\n{person}\n{org}", "Thanks,\n{first}", "Kind regards, {person}",

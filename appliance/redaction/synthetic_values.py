@@ -108,7 +108,8 @@ def itin(rng: random.Random) -> str:
 
 def us_passport(rng: random.Random) -> str:
     digits = "".join(rng.choices(string.digits, k=8))
-    return rng.choice([rng.choice(string.ascii_uppercase) + digits, str(rng.randint(1, 9)) + digits])
+    letter = rng.choice(string.ascii_uppercase)
+    return rng.choice([letter + digits, str(rng.randint(1, 9)) + digits])
 
 
 def us_driver_license(rng: random.Random) -> str:
@@ -146,8 +147,9 @@ def phone(fake: Any, rng: random.Random) -> str:
         rest = "".join(rng.choices(string.digits, k=rng.randint(8, 10)))
         return "+" + cc + rng.choice(["", " "]) + rest
     area, mid, end = rng.randint(201, 989), rng.randint(200, 999), rng.randint(0, 9999)
-    return rng.choice(["({a}) {m}-{e:04d}", "{a}-{m}-{e:04d}", "{a}.{m}.{e:04d}", "+1 {a} {m} {e:04d}"]
-                      ).format(a=area, m=mid, e=end)
+    shape = rng.choice(["({a}) {m}-{e:04d}", "{a}-{m}-{e:04d}", "{a}.{m}.{e:04d}",
+                        "+1 {a} {m} {e:04d}"])
+    return shape.format(a=area, m=mid, e=end)
 
 
 def date_text(fake: Any, rng: random.Random) -> str:

@@ -39,7 +39,8 @@ def read_records(path: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in src if line.strip()]
 
 
-def encode(records: list[dict[str, Any]], tokenizer: Any, max_length: int) -> list[dict[str, list[int]]]:
+def encode(records: list[dict[str, Any]], tokenizer: Any,
+           max_length: int) -> list[dict[str, list[int]]]:
     """Tokenize and align BIO labels to word pieces; long records overflow into more windows."""
     enc = tokenizer([r["text"] for r in records], truncation=True, max_length=max_length,
                     stride=32, return_overflowing_tokens=True, return_offsets_mapping=True)

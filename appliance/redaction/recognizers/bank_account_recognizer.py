@@ -13,7 +13,8 @@ class BankAccountRecognizer(AppliancePatternRecognizer):
     ENTITY = "BANK_ACCOUNT"
     PATTERNS = [
         Pattern("account (digits)", r"(?<![\w.\-])\d{8,17}(?![\w]|[.\-]\d)", 0.3),
-        Pattern("account (grouped)", r"(?<![\w.\-])\d{2,6}(?:[ \-]\d{2,8}){1,3}(?![\w]|[.\-]\d)", 0.2),
+        Pattern("account (grouped)",
+                r"(?<![\w.\-])\d{2,6}(?:[ \-]\d{2,8}){1,3}(?![\w]|[.\-]\d)", 0.2),
     ]
     CONTEXT = ["account", "acct", "acc", "a/c", "accounts", "bank", "banking", "checking",
                "savings", "deposit", "routing", "sort", "konto", "beneficiary", "debit"]

@@ -1,4 +1,4 @@
-"""Cryptocurrency wallet addresses: Bitcoin (Base58Check and Bech32, both checksummed) and Ethereum."""
+"""Crypto wallet addresses: Bitcoin (Base58Check and Bech32, both checksummed) and Ethereum."""
 
 from __future__ import annotations
 
@@ -19,7 +19,9 @@ def base58check_valid(address: str) -> bool:
             return False
         n = n * 58 + _B58.index(ch)
     raw = n.to_bytes(25, "big") if n.bit_length() <= 200 else b""
-    return len(raw) == 25 and hashlib.sha256(hashlib.sha256(raw[:21]).digest()).digest()[:4] == raw[21:]
+    if len(raw) != 25:
+        return False
+    return hashlib.sha256(hashlib.sha256(raw[:21]).digest()).digest()[:4] == raw[21:]
 
 
 def bech32_valid(address: str) -> bool:
@@ -27,7 +29,8 @@ def bech32_valid(address: str) -> bool:
     hrp, _, data = address.rpartition("1")
     if hrp not in ("bc", "tb") or len(data) < 6 or any(c not in _BECH32 for c in data):
         return False
-    values = [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp] + [_BECH32.index(c) for c in data]
+    values = [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp]
+    values += [_BECH32.index(c) for c in data]
     chk = 1
     for v in values:
         top = chk >> 25
@@ -40,7 +43,7 @@ def bech32_valid(address: str) -> bool:
 class CryptoWalletRecognizer(AppliancePatternRecognizer):
     ENTITY = "CRYPTO"
     PATTERNS = [
-        # Case-sensitive: Base58 leaves out 0, O, I and l, and case-folding would let "L" fail as "l".
+        # Case-sensitive: Base58 leaves out 0, O, I and l; case-folding would fail "L" as "l".
         Pattern("bitcoin (base58)", r"\b(?-i:[13][1-9A-HJ-NP-Za-km-z]{25,34})\b", 0.3),
         Pattern("bitcoin (bech32)", r"\b(?:bc|tb)1[02-9ac-hj-np-z]{8,87}\b", 0.3),
         Pattern("ethereum", r"\b0x[0-9a-f]{40}\b", 0.8),

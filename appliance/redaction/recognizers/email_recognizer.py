@@ -1,4 +1,4 @@
-"""E-mail addresses, including the "name [at] host [dot] com" spelling people use to dodge filters."""
+"""E-mail addresses, including the "name [at] host [dot] com" spelling used to dodge filters."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ class EmailRecognizer(AppliancePatternRecognizer):
         Pattern("email", r"\b[a-z0-9][a-z0-9._%+\-']*@(?:[a-z0-9\-]+\.)+[a-z]{2,24}\b", 0.5),
         # The [at]/[dot] spelling is deliberate obfuscation: as sure as the plain form once valid.
         Pattern("email (obfuscated)",
-                r"\b[a-z0-9][a-z0-9._%+\-]*" + _AT + r"[a-z0-9\-]+(?:(?:" + _DOT + r"|\.)[a-z0-9\-]+)+\b",
+                r"\b[a-z0-9][a-z0-9._%+\-]*" + _AT
+                + r"[a-z0-9\-]+(?:(?:" + _DOT + r"|\.)[a-z0-9\-]+)+\b",
                 0.5),
     ]
     CONTEXT = ["email", "e-mail", "mail", "contact", "address", "write"]

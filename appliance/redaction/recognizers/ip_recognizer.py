@@ -1,4 +1,4 @@
-"""IPv4 and IPv6 addresses, validated by the standard library's parser (octets, group counts, ``::``)."""
+"""IPv4 and IPv6 addresses, validated by the standard library's parser (octets, groups, ``::``)."""
 
 from __future__ import annotations
 

@@ -18,6 +18,7 @@ _DATE = re.compile(r"^\d{1,4}([./\-])\d{1,2}\1\d{1,4}$")
 _SEP = r"(?: ?[.\-/] ?| )"
 # "3740-336" (Portugal), "64663-8953" (US ZIP+4): postcodes, the commonest dashed 7-9 digits.
 _POSTCODE = re.compile(r"^(?:\d{4}-\d{3}|\d{5}-\d{4})$")
+_AMOUNT = re.compile(r"^[\d ]+\.\d{1,2}$")  # "1234567.89": a price, not a phone
 _DOTTED_QUAD = re.compile(r"^\d{1,3}(\.\d{1,3}){2,3}$")
 
 
@@ -31,10 +32,11 @@ class PhoneRecognizer(AppliancePatternRecognizer):
             r"|\d{1,12}(?:" + _SEP + r"\d{1,12}){1,6})(?![\w@]|[.\-]\d)",
             0.5,
         ),
-        Pattern("phone (international compact)", r"(?<![\w+])(?:\+|00)\d{1,4}[ .\-]?\d{4,14}(?![\w]|[.\-]\d)", 0.5),
+        Pattern("phone (international compact)",
+                r"(?<![\w+])(?:\+|00)\d{1,4}[ .\-]?\d{4,14}(?![\w]|[.\-]\d)", 0.5),
         Pattern("phone (digits only)", r"(?<![\w+.\-])\d{7,15}(?![\w]|[.\-]\d)", 0.15),
     ]
-    CONTEXT = ["phone", "tel", "telephone", "mobile", "cell", "call", "fax", "number", "ph",
+    CONTEXT = ["phone", "tel", "telephone", "mobile", "cell", "call", "fax",
                "whatsapp", "sms", "text", "dial", "contact", "callback", "reach"]
 
     def invalidate_result(self, pattern_text: str) -> bool | None:
@@ -47,7 +49,7 @@ class PhoneRecognizer(AppliancePatternRecognizer):
         formatted = text.startswith(("+", "00", "(")) or any(c in text for c in " .-/")
         if not formatted:
             return None  # the digits-only pattern: its low score already asks for context
-        if _POSTCODE.match(text):
+        if _POSTCODE.match(text) or _AMOUNT.match(text):
             return True
         groups = re.split(r"[ .\-/()]+", text.lstrip("+"))
         # One long group and a short tail ("1234567 89") is how amounts and ids look, not phones.
