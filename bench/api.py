@@ -155,7 +155,9 @@ def percentile(values: list[float], q: float) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--records", type=int, default=4000)
+    parser.add_argument("--records", type=int, default=500, help="per ingest")
+    parser.add_argument("--rounds", type=int, default=2, choices=(1, 2),
+                        help="2: in-process, HTTP, HTTP, in-process; 1: one of each")
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--requests", type=int, default=25, help="per client and route")
     parser.add_argument("--seed", type=int, default=7)
@@ -179,11 +181,18 @@ def main(argv: list[str] | None = None) -> int:
         server, url = start_server(home)
         try:
             ingest_over_http(url, warm, tokens["olivia"])
-            cli_rows, cli_s = ingest_in_process(home, data, tokens["olivia"])
-            http_rows, http_s = ingest_over_http(url, data, tokens["olivia"])
-            print(f"# in-process: {cli_rows} rows in {cli_s:.2f}s; "
-                  f"HTTP: {http_rows} rows in {http_s:.2f}s", flush=True)
-            baseline, value = cli_rows / cli_s, http_rows / http_s
+            # ABBA order, so that drift in machine load (the box is shared) hits both paths alike.
+            runs = {"cli": lambda: ingest_in_process(home, data, tokens["olivia"]),
+                    "http": lambda: ingest_over_http(url, data, tokens["olivia"])}
+            totals: dict[str, list[float]] = {"cli": [0, 0.0], "http": [0, 0.0]}
+            for path in ("cli", "http", "http", "cli")[: 4 if args.rounds > 1 else 2]:
+                rows, seconds = runs[path]()
+                totals[path][0] += rows
+                totals[path][1] += seconds
+                print(f"# {path}: {rows} rows in {seconds:.2f}s ({rows / seconds:.1f}/s)",
+                      flush=True)
+            baseline = totals["cli"][0] / totals["cli"][1]
+            value = totals["http"][0] / totals["http"][1]
 
             routes = {"list_datasets": ("/v1/datasets", {}, tokens["carol"]),
                       "audit_query": ("/v1/audit/events", {"limit": 50}, tokens["audra"])}
