@@ -1,0 +1,384 @@
+"""``appliance job|model|export|worker ...``: fine-tuning jobs, trained models, governed exports.
+
+``job run --wait`` with no service running starts the worker itself and follows it; the worker
+is a separate process per job (``appliance worker JOB_ID``) whatever started it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from appliance.errors import InvalidInput
+
+from .common import add_json, add_token, caller, context, print_fields, print_json, print_table
+
+#: CLI flag -> JobConfig field, for the hyperparameters worth a flag; the rest via --config.
+_FLAGS: dict[str, tuple[type, str]] = {
+    "base_model": (str, "registered base model name"),
+    "method": (str, "lora | full | auto"),
+    "epochs": (float, "passes over the training split"),
+    "learning_rate": (float, "peak learning rate"),
+    "batch_size": (int, "examples per step"),
+    "max_length": (int, "tokens per example"),
+    "warmup_ratio": (float, "share of steps warming up"),
+    "weight_decay": (float, "AdamW weight decay"),
+    "gradient_accumulation_steps": (int, "steps per optimizer update"),
+    "seed": (int, "seed for init, shuffling, dropout"),
+    "lora_r": (int, "LoRA rank"),
+    "lora_alpha": (float, "LoRA alpha"),
+    "lora_dropout": (float, "LoRA dropout"),
+    "time_budget_s": (float, "wall-clock budget for training"),
+    "text_field": (str, "record field with the input text"),
+    "label_field": (str, "record field with the label"),
+    "prompt_field": (str, "record field with the SFT prompt"),
+    "response_field": (str, "record field with the SFT response"),
+}
+
+
+def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    _register_jobs(commands)
+    _register_models(commands)
+    _register_exports(commands)
+    worker = commands.add_parser("worker", help="run one job's worker (started by the service)")
+    worker.add_argument("job_id")
+    worker.set_defaults(handler=cmd_worker)
+
+
+def _register_jobs(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    job = commands.add_parser("job", help="fine-tuning jobs").add_subparsers(
+        dest="job_command", required=True, metavar="ACTION")
+    run = job.add_parser("run", help="queue a job (LoRA or full fine-tuning) on approved data")
+    run.add_argument("--dataset", action="append", required=True, dest="datasets",
+                     help="approved dataset id (repeat for a multi-task job)")
+    run.add_argument("--task", required=True, choices=("classification", "sft"))
+    run.add_argument("--kind", choices=("train", "search"), default="train")
+    run.add_argument("--config", type=Path, help="job config file (JSON or YAML)")
+    for name, (kind, text) in _FLAGS.items():
+        run.add_argument("--" + name.replace("_", "-"), type=kind, help=text)
+    run.add_argument("--wait", action="store_true", help="follow the job until it ends")
+    add_json(run)
+    add_token(run)
+    run.set_defaults(handler=cmd_job_run)
+
+    ls = job.add_parser("list", help="list jobs")
+    ls.add_argument("--state")
+    add_json(ls)
+    add_token(ls)
+    ls.set_defaults(handler=cmd_job_list)
+    show = job.add_parser("show", help="state, progress, metrics and the model produced")
+    show.add_argument("job_id")
+    add_json(show)
+    add_token(show)
+    show.set_defaults(handler=cmd_job_show)
+    logs = job.add_parser("logs", help="a job's log lines")
+    logs.add_argument("job_id")
+    logs.add_argument("--follow", action="store_true")
+    add_token(logs)
+    logs.set_defaults(handler=cmd_job_logs)
+    cancel = job.add_parser("cancel", help="stop a job (it saves a checkpoint)")
+    cancel.add_argument("job_id")
+    add_token(cancel)
+    cancel.set_defaults(handler=cmd_job_cancel)
+
+
+def _register_models(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    model = commands.add_parser("model", help="trained models").add_subparsers(
+        dest="model_command", required=True, metavar="ACTION")
+    ls = model.add_parser("list", help="list models")
+    add_json(ls)
+    add_token(ls)
+    ls.set_defaults(handler=cmd_model_list)
+    show = model.add_parser("show", help="a model's card")
+    show.add_argument("model_id")
+    add_json(show)
+    add_token(show)
+    show.set_defaults(handler=cmd_model_show)
+    predict = model.add_parser("predict", help="classify texts with a classification model")
+    predict.add_argument("model_id")
+    source = predict.add_mutually_exclusive_group(required=True)
+    source.add_argument("--text")
+    source.add_argument("--file", type=Path, help="JSONL with a 'text' field per line")
+    add_token(predict)
+    predict.set_defaults(handler=cmd_model_predict)
+    generate = model.add_parser("generate", help="complete a prompt with an sft model")
+    generate.add_argument("model_id")
+    generate.add_argument("--prompt", required=True)
+    generate.add_argument("--max-new-tokens", type=int, default=64)
+    add_token(generate)
+    generate.set_defaults(handler=cmd_model_generate)
+
+
+def _register_exports(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    export = commands.add_parser("export", help="two-person model export").add_subparsers(
+        dest="export_command", required=True, metavar="ACTION")
+    request = export.add_parser("request", help="ask to export a model (operator)")
+    request.add_argument("model_id")
+    add_json(request)
+    add_token(request)
+    request.set_defaults(handler=cmd_export_request)
+    for verb in ("approve", "reject"):
+        p = export.add_parser(verb, help=f"{verb} an export (compliance, not the requester)")
+        p.add_argument("export_id")
+        p.add_argument("--reason", default="")
+        add_token(p)
+        p.set_defaults(handler=cmd_export_decide, verb=verb)
+    ls = export.add_parser("list", help="list export requests")
+    add_json(ls)
+    add_token(ls)
+    ls.set_defaults(handler=cmd_export_list)
+    download = export.add_parser("download", help="write the approved, signed bundle")
+    download.add_argument("export_id")
+    download.add_argument("--out", type=Path, required=True)
+    add_token(download)
+    download.set_defaults(handler=cmd_export_download)
+    verify = export.add_parser("verify", help="check a bundle's manifest and signature offline")
+    verify.add_argument("bundle", type=Path)
+    verify.add_argument("--pubkey", type=Path, help="signing public key (default: the home's)")
+    add_json(verify)
+    verify.set_defaults(handler=cmd_export_verify)
+
+
+def job_config_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    if args.config:
+        import yaml
+
+        try:
+            loaded = yaml.safe_load(args.config.read_text("utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise InvalidInput(f"{args.config}: cannot read job config: {exc}") from None
+        if not isinstance(loaded, dict):
+            raise InvalidInput(f"{args.config}: a job config must be a mapping")
+        data.update(loaded)
+    data.update({"task": args.task, "kind": args.kind, "dataset_ids": args.datasets})
+    for name in _FLAGS:
+        value = getattr(args, name)
+        if value is not None:
+            data[name] = value
+    return data
+
+
+def _progress_line(job: Any) -> str:
+    return f"{job.state}  {job.summary()['progress']}".rstrip()
+
+
+def cmd_job_run(args: argparse.Namespace) -> int:
+    from appliance.training import jobs
+
+    ctx = context(args)
+    principal = caller(ctx, args)
+    job = jobs.submit_job(ctx, principal, job_config_from_args(args))
+    if not args.wait:
+        jobs.start_worker(ctx, job.job_id)
+        if args.json:
+            print_json(job.summary())
+        else:
+            print(f"queued {job.job_id}; follow it with: appliance job logs {job.job_id} --follow")
+        return 0
+    print(f"job {job.job_id} queued; running it here", file=sys.stderr)
+    jobs.start_worker(ctx, job.job_id)
+    final = jobs.wait_for_job(ctx, job.job_id,
+                              on_update=lambda j: print(_progress_line(j), file=sys.stderr))
+    if args.json:
+        print_json(final.as_dict())
+    else:
+        print(f"job {final.job_id} {final.state}")
+        if final.model_id:
+            print(f"model {final.model_id}")
+        _print_metrics(final.metrics)
+        if final.error:
+            print(f"error: {final.error}")
+    return 0 if final.state == "SUCCEEDED" else 1
+
+
+def _print_metrics(metrics: dict[str, Any]) -> None:
+    test = metrics.get("test", metrics)
+    for key in ("accuracy", "macro_f1", "weighted_f1", "eval_loss", "perplexity"):
+        if isinstance(test.get(key), int | float):
+            print(f"  test {key:12} {test[key]:.4f}")
+
+
+def cmd_job_list(args: argparse.Namespace) -> int:
+    from appliance.training import jobs
+
+    ctx = context(args)
+    items = jobs.list_jobs(ctx, caller(ctx, args), args.state)
+    if args.json:
+        print_json([j.summary() for j in items])
+    else:
+        print_table([(j.job_id, j.task, j.state, j.created_by, j.model_id or "-") for j in items],
+                    ("ID", "TASK", "STATE", "BY", "MODEL"))
+    return 0
+
+
+def cmd_job_show(args: argparse.Namespace) -> int:
+    from appliance.training import jobs
+
+    ctx = context(args)
+    job = jobs.get_job(ctx, caller(ctx, args), args.job_id)
+    if args.json:
+        print_json(job.as_dict())
+    else:
+        print_fields(job.summary())
+    return 0
+
+
+def cmd_job_logs(args: argparse.Namespace) -> int:
+    from appliance.training import jobs
+
+    ctx = context(args)
+    principal = caller(ctx, args)
+    after = 0
+    while True:
+        for line in jobs.job_logs(ctx, principal, args.job_id, after_seq=after):
+            print(f"{line['at']}  {line['line']}", flush=True)
+            after = line["seq"]
+        if not args.follow or jobs.load_job(ctx, args.job_id).finished:
+            if args.follow:  # drain what the worker wrote as it finished
+                for line in jobs.job_logs(ctx, principal, args.job_id, after_seq=after):
+                    print(f"{line['at']}  {line['line']}")
+            return 0
+        time.sleep(1.0)
+
+
+def cmd_job_cancel(args: argparse.Namespace) -> int:
+    from appliance.training import jobs
+
+    ctx = context(args)
+    job = jobs.cancel_job(ctx, caller(ctx, args), args.job_id)
+    print(f"job {job.job_id}: {job.state}" + (" (cancel requested)" if not job.finished else ""))
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from appliance.training import worker
+
+    return worker.main([args.job_id, "--home", str(context(args).home)])
+
+
+def cmd_model_list(args: argparse.Namespace) -> int:
+    from appliance.training import models
+
+    ctx = context(args)
+    items = models.list_models(ctx, caller(ctx, args))
+    if args.json:
+        print_json([m.summary() for m in items])
+    else:
+        print_table([(m.model_id, m.task, m.method, m.base_model, m.created_by) for m in items],
+                    ("ID", "TASK", "METHOD", "BASE", "BY"))
+    return 0
+
+
+def cmd_model_show(args: argparse.Namespace) -> int:
+    from appliance.training import models
+
+    ctx = context(args)
+    info = models.show_model(ctx, caller(ctx, args), args.model_id)
+    if args.json:
+        print_json(info.as_dict())
+    else:
+        print_fields(info.summary())
+    return 0
+
+
+def cmd_model_predict(args: argparse.Namespace) -> int:
+    from appliance.training import models
+
+    if args.text is not None:
+        texts = [args.text]
+    else:
+        texts = []
+        try:
+            lines = args.file.read_text("utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidInput(f"{args.file}: {exc}") from None
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                raise InvalidInput(f"{args.file}:{number}: malformed JSON") from None
+            if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+                raise InvalidInput(f"{args.file}:{number}: needs a string 'text' field")
+            texts.append(record["text"])
+    ctx = context(args)
+    for result in models.predict(ctx, caller(ctx, args), args.model_id, texts):
+        print(json.dumps(result))
+    return 0
+
+
+def cmd_model_generate(args: argparse.Namespace) -> int:
+    from appliance.training import models
+
+    ctx = context(args)
+    print(models.generate(ctx, caller(ctx, args), args.model_id, args.prompt,
+                          max_new_tokens=args.max_new_tokens))
+    return 0
+
+
+def cmd_export_request(args: argparse.Namespace) -> int:
+    from appliance.training import export
+
+    ctx = context(args)
+    info = export.request_export(ctx, caller(ctx, args), args.model_id)
+    if args.json:
+        print_json(info.as_dict())
+    else:
+        print(f"export {info.export_id} requested for {info.model_id}: {info.state}")
+        print(f"bundle sha256 {info.bundle_sha256}")
+    return 0
+
+
+def cmd_export_decide(args: argparse.Namespace) -> int:
+    from appliance.training import export
+
+    ctx = context(args)
+    decide = export.approve_export if args.verb == "approve" else export.reject_export
+    info = decide(ctx, caller(ctx, args), args.export_id, args.reason)
+    print(f"export {info.export_id} is now {info.state}")
+    return 0
+
+
+def cmd_export_list(args: argparse.Namespace) -> int:
+    from appliance.training import export
+
+    ctx = context(args)
+    items = export.list_exports(ctx, caller(ctx, args))
+    if args.json:
+        print_json([e.as_dict() for e in items])
+    else:
+        print_table([(e.export_id, e.model_id, e.state, e.requested_by, e.approved_by or "-")
+                     for e in items], ("ID", "MODEL", "STATE", "REQUESTED BY", "APPROVED BY"))
+    return 0
+
+
+def cmd_export_download(args: argparse.Namespace) -> int:
+    from appliance.training import export
+
+    ctx = context(args)
+    info = export.download_export(ctx, caller(ctx, args), args.export_id, args.out)
+    print(f"wrote {args.out} (sha256 {info.bundle_sha256})")
+    return 0
+
+
+def cmd_export_verify(args: argparse.Namespace) -> int:
+    from appliance.config import resolve_home
+    from appliance.crypto import load_public_key
+    from appliance.training import export
+
+    pub = args.pubkey or resolve_home(args.home) / "keys" / "audit-signing.pub"
+    if not Path(pub).is_file():
+        raise InvalidInput(f"{pub}: no public key; pass --pubkey FILE")
+    report = export.verify_bundle(args.bundle, load_public_key(Path(pub)))
+    if args.json:
+        print_json(report)
+    else:
+        print(f"OK: {args.bundle} is intact and signed")
+        print_fields({k: v for k, v in report.items() if not isinstance(v, dict | list)})
+    return 0
