@@ -14,10 +14,12 @@ TLS: ``https://`` URLs are verified against the system trust store, or against t
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TextIO
 
 from appliance import errors
@@ -28,6 +30,9 @@ if TYPE_CHECKING:
 
     from appliance.context import Context
     from appliance.gate import Principal
+    from appliance.training.export import ExportInfo
+    from appliance.training.jobs import JobInfo
+    from appliance.training.models import ModelInfo
 
 CHUNK = 1 << 20
 #: Problem titles that name a more specific error than the status code alone.
@@ -154,6 +159,129 @@ class RemoteClient:
                 _raise(response)
             for text in response.iter_text():
                 out.write(text)
+
+    # -- training ---------------------------------------------------------------------------
+
+    def submit_job(self, config: dict[str, Any]) -> JobInfo:
+        """Queue a job (the server starts its worker); ``config`` as for ``JobConfig``."""
+        from appliance.training.jobs import JobInfo
+
+        return JobInfo(**self._call("POST", "/v1/jobs", json=config))
+
+    def list_jobs(self, state: str | None = None) -> list[JobInfo]:
+        from appliance.training.jobs import JobInfo
+
+        params = {"state": state.upper()} if state else None
+        return [JobInfo(**j) for j in self._call("GET", "/v1/jobs", params=params)]
+
+    def get_job(self, job_id: str) -> JobInfo:
+        from appliance.training.jobs import JobInfo
+
+        return JobInfo(**self._call("GET", f"/v1/jobs/{_seg(job_id)}"))
+
+    def cancel_job(self, job_id: str) -> JobInfo:
+        from appliance.training.jobs import JobInfo
+
+        return JobInfo(**self._call("POST", f"/v1/jobs/{_seg(job_id)}/cancel"))
+
+    def follow_job(self, job_id: str, after_seq: int = 0,
+                   follow: bool = True) -> Iterator[tuple[str, dict[str, Any]]]:
+        """The job's server-sent events as (event, data): ``log``, ``progress``, ``end``."""
+        import httpx
+
+        with self._http.stream("GET", f"/v1/jobs/{_seg(job_id)}/logs",
+                               params={"after": after_seq, "follow": follow},
+                               timeout=httpx.Timeout(30, read=None)) as response:
+            if response.is_error:
+                response.read()
+                _raise(response)
+            event = ""
+            for line in response.iter_lines():
+                if line.startswith("event: "):
+                    event = line.removeprefix("event: ")
+                elif line.startswith("data: "):
+                    yield event, json.loads(line.removeprefix("data: "))
+                    if event == "end":
+                        return
+
+    def list_models(self) -> list[ModelInfo]:
+        from appliance.training.models import ModelInfo
+
+        return [ModelInfo(**m) for m in self._call("GET", "/v1/models")]
+
+    def show_model(self, model_id: str) -> ModelInfo:
+        from appliance.training.models import ModelInfo
+
+        return ModelInfo(**self._call("GET", f"/v1/models/{_seg(model_id)}"))
+
+    def predict(self, model_id: str, texts: list[str], batch_size: int = 64,
+                task_tag: str | None = None) -> list[dict[str, Any]]:
+        data = self._call("POST", f"/v1/models/{_seg(model_id)}/predict",
+                          json={"texts": texts, "batch_size": batch_size, "task_tag": task_tag})
+        return list(data["predictions"])
+
+    def generate(self, model_id: str, prompt: str, max_new_tokens: int = 64) -> str:
+        data = self._call("POST", f"/v1/models/{_seg(model_id)}/generate",
+                          json={"prompt": prompt, "max_new_tokens": max_new_tokens})
+        return str(data["text"])
+
+    def request_export(self, model_id: str) -> ExportInfo:
+        from appliance.training.export import ExportInfo
+
+        return ExportInfo(**self._call("POST", f"/v1/models/{_seg(model_id)}/exports"))
+
+    def list_exports(self) -> list[ExportInfo]:
+        from appliance.training.export import ExportInfo
+
+        return [ExportInfo(**e) for e in self._call("GET", "/v1/exports")]
+
+    def show_export(self, export_id: str) -> ExportInfo:
+        from appliance.training.export import ExportInfo
+
+        return ExportInfo(**self._call("GET", f"/v1/exports/{_seg(export_id)}"))
+
+    def approve_export(self, export_id: str, reason: str = "") -> ExportInfo:
+        from appliance.training.export import ExportInfo
+
+        return ExportInfo(**self._call("POST", f"/v1/exports/{_seg(export_id)}/approve",
+                                       json={"reason": reason}))
+
+    def reject_export(self, export_id: str, reason: str = "") -> ExportInfo:
+        from appliance.training.export import ExportInfo
+
+        return ExportInfo(**self._call("POST", f"/v1/exports/{_seg(export_id)}/reject",
+                                       json={"reason": reason}))
+
+    def download_export(self, export_id: str, out_path: str | Path) -> ExportInfo:
+        """Write the approved bundle to a new file (never over an existing one)."""
+        target = Path(out_path)
+        if target.exists():
+            raise errors.Conflict(f"{target} already exists; choose another path")
+        with self._http.stream("GET", f"/v1/exports/{_seg(export_id)}/bundle") as response:
+            if response.is_error:
+                response.read()
+                _raise(response)
+            expected = response.headers.get("x-bundle-sha256", "")
+            digest = hashlib.sha256()
+            with target.open("xb") as out:
+                for chunk in response.iter_bytes(CHUNK):
+                    digest.update(chunk)
+                    out.write(chunk)
+        if expected and digest.hexdigest() != expected:
+            target.unlink(missing_ok=True)
+            raise errors.IntegrityError(f"export {export_id}: bundle SHA-256 expected {expected}, "
+                                        f"got {digest.hexdigest()}")
+        return self.show_export(export_id)
+
+    def verify_bundle(self, path: str | Path) -> dict[str, Any]:
+        """The server's verification of a bundle against its key (``ok: false`` raises)."""
+        with Path(path).open("rb") as bundle:
+            report: dict[str, Any] = self._call(
+                "POST", "/v1/exports/verify", content=_chunks(bundle),
+                headers={"Content-Type": "application/octet-stream"})
+        if not report.get("ok"):
+            raise errors.IntegrityError(str(report.get("detail", "bundle verification failed")))
+        return report
 
     # -- users ------------------------------------------------------------------------------
 

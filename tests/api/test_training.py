@@ -179,3 +179,33 @@ def test_console_training_pages(trained: dict[str, Any], tmp_path: Path) -> None
     assert "table class=\"data confusion\"" in model_page and "heat-" in model_page
     job_page = operator.request("GET", f"/jobs/{trained['job']['job_id']}").text
     assert "polyline" in job_page and "SUCCEEDED" in job_page
+
+
+def test_remote_client_training_methods(trained: dict[str, Any], tmp_path: Path) -> None:
+    from appliance.cli.remote import RemoteClient
+    from appliance.errors import AccessDenied, Conflict
+
+    live, job = trained["live"], trained["job"]
+    operator = RemoteClient(live.url, live.tokens["olivia"])
+    compliance = RemoteClient(live.url, live.tokens["carol"])
+    try:
+        assert operator.get_job(job["job_id"]).state == "SUCCEEDED"
+        assert job["job_id"] in [j.job_id for j in operator.list_jobs("succeeded")]
+        events = list(operator.follow_job(job["job_id"], follow=False))
+        assert events[-1][0] == "end" and any(name == "log" for name, _ in events)
+        model_id = operator.get_job(job["job_id"]).model_id
+        assert model_id is not None
+        assert operator.show_model(model_id).card["model_id"] == model_id
+        assert len(operator.predict(model_id, ["my card was stolen 3"])) == 1
+        requested = operator.request_export(model_id)
+        with pytest.raises(AccessDenied):
+            operator.approve_export(requested.export_id, "mine")
+        assert compliance.approve_export(requested.export_id, "ok").state == "APPROVED"
+        target = tmp_path / "bundle.tar"
+        operator.download_export(requested.export_id, target)
+        with pytest.raises(Conflict):
+            operator.download_export(requested.export_id, target)  # never overwrites
+        assert operator.verify_bundle(target)["export_id"] == requested.export_id
+    finally:
+        operator.close()
+        compliance.close()
