@@ -126,7 +126,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
 
         records = list(generate(args.n, args.seed, "train"))
     tokenizer = load_tokenizer(args.base)
-    n_val = max(200, len(records) // 40)
+    n_val = max(1, min(len(records) // 5, max(200, len(records) // 40)))
     val = encode(records[:n_val], tokenizer, args.max_length)
     data = encode(records[n_val:], tokenizer, args.max_length)
     model = get_peft_model(load_base(args.base), LoraConfig(

@@ -63,3 +63,31 @@ def test_shipped_weights_are_small_and_reproducible_from_a_seed() -> None:
     assert sum(files.values()) < 8 * 1024 * 1024
     meta = json.loads((BUNDLED_DIR / "training.json").read_text())
     assert meta["seed"] == 0 and meta["labels"][0] == "O"
+
+
+def test_a_site_can_select_a_local_hf_model(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from appliance.redaction import build_analyzer
+    from appliance.redaction.ner_model import load_bundled
+
+    bundled = load_bundled()
+    bundled.model.save_pretrained(tmp_path / "hf")
+    bundled.tokenizer.save_pretrained(tmp_path / "hf")
+    analyzer = build_analyzer(SimpleNamespace(ner_backend="hf", ner_model_path=tmp_path / "hf"))
+    text = "Please forward the minutes to Kwame Mensah."
+    assert any(s.entity_type == "PERSON" for s in analyzer.analyze(text))
+
+
+def test_a_site_can_select_an_installed_spacy_pipeline(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    import spacy
+
+    from appliance.redaction import build_analyzer
+
+    spacy.blank("en").to_disk(tmp_path / "pipeline")  # no NER component: finds no names
+    analyzer = build_analyzer(SimpleNamespace(ner_backend="spacy",
+                                              ner_model_path=tmp_path / "pipeline"))
+    assert [s.entity_type for s in analyzer.analyze("Kwame Mensah, kwame@example.com")] == [
+        "EMAIL_ADDRESS"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from appliance.redaction.synthetic import generate
 from appliance.redaction.synthetic_templates import (
     HELDOUT_LOCALES,
@@ -46,3 +48,18 @@ def test_bio_alignment() -> None:
         ("ac", "B-ORGANIZATION"), ("##me", "I-ORGANIZATION"), ("ltd", "I-ORGANIZATION"),
         ("in", "O"),
         ("oslo", "B-LOCATION"), (".", "O"), ("[SEP]", "-")]
+
+
+@pytest.mark.slow
+def test_training_command_runs_on_cpu(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from appliance.redaction.ner_model import load_bundled
+    from appliance.redaction.train_ner import main
+
+    out = tmp_path / "adapter"
+    main(["--seed", "0", "--out", str(out), "--n", "24", "--epochs", "1", "--batch-size", "8",
+          "--cpu"])
+    meta = json.loads((out / "training.json").read_text())
+    assert meta["device"] == "cpu" and meta["records"] == 24
+    assert load_bundled(out).predict(["Anna Berg"])  # the written adapter loads
