@@ -278,14 +278,18 @@ def recover_jobs(ctx: Context, only: str | None = None) -> list[str]:
             continue
         if worker_alive(row["pid"], row["job_id"]):
             continue
-        with transaction(ctx.conn):  # claim it, so two recoverers do not both restart it
+        # Start the new worker first, then hand it the job only if nobody else did meanwhile:
+        # its pid is recorded at once, so it counts as alive while it is still importing. A
+        # worker that loses this race finds the job owned by a live worker and exits.
+        pid = start_worker(ctx, row["job_id"])
+        with transaction(ctx.conn):
             claimed = ctx.conn.execute(
-                "UPDATE jobs SET pid=NULL WHERE job_id=? AND state=? AND pid IS ?",
-                (row["job_id"], RUNNING, row["pid"]),
+                "UPDATE jobs SET pid=? WHERE job_id=? AND state=? AND pid IS ?",
+                (pid, row["job_id"], RUNNING, row["pid"]),
             ).rowcount
         if claimed:
-            append_log(ctx, row["job_id"], f"worker {row['pid']} is gone; restarting to resume")
-            start_worker(ctx, row["job_id"])
+            gone = f"worker {row['pid']} is gone" if row["pid"] else "the job was interrupted"
+            append_log(ctx, row["job_id"], f"{gone}; worker {pid} resumes it")
             restarted.append(row["job_id"])
     return restarted
 

@@ -178,6 +178,7 @@ class ApplianceTrainer(Trainer):
                 lr=self.args.learning_rate,
                 betas=(self.args.adam_beta1, self.args.adam_beta2),
                 eps=self.args.adam_epsilon,
+                fused=True,  # one kernel per step for all parameters, CPU and CUDA alike
             )
             return self.optimizer
         return super().create_optimizer(model)
@@ -437,7 +438,8 @@ class JobCallback(TrainerCallback):
                 self.hooks.log(
                     f"early stop: no better validation {self.metric} in {self.patience} evaluations"
                 )
-        if self.hooks.save_checkpoint is not None and state.global_step < state.max_steps:
+        if (self.hooks.save_checkpoint is not None and state.global_step < state.max_steps
+                and not control.should_training_stop):
             self.save()
 
     def consider_final(self, value: float, step: int, epoch: float) -> bool:

@@ -38,6 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("job_id")
     parser.add_argument("--home", required=True)
     args = parser.parse_args(argv)
+    _no_core_dumps()
     # torch before the context: the policy engine's native library must load after torch's
     from appliance.training.engine import quiet_libraries
 
@@ -82,7 +83,9 @@ def claim(ctx: Context, job_id: str) -> JobInfo | None:
                 "UPDATE jobs SET state=?, pid=?, started_at=?, heartbeat_at=? WHERE job_id=?",
                 (RUNNING, mine, ctx.now(), ctx.now(), job_id),
             )
-        elif row["state"] == RUNNING and not jobs.worker_alive(row["pid"], job_id):
+        elif row["state"] == RUNNING and (
+            row["pid"] == mine or not jobs.worker_alive(row["pid"], job_id)
+        ):  # a resume: started by recover_jobs (our pid), or found orphaned
             ctx.conn.execute(
                 "UPDATE jobs SET pid=?, heartbeat_at=? WHERE job_id=?", (mine, ctx.now(), job_id)
             )
@@ -253,6 +256,13 @@ class JobRunner:
             **columns,
         )
         self.log(f"{state.lower()}" + (f": {error}" if error else ""))
+
+
+def _no_core_dumps() -> None:
+    """A crash must not write this process's memory (decrypted records, weights) to disk."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
 def _checkpoint_id(ctx: Context, job_id: str) -> str | None:

@@ -1,0 +1,319 @@
+"""Jobs against a real home: the gate, the vault, the worker process, cancel, resume, revoke."""
+
+from __future__ import annotations
+
+import os
+import signal
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from appliance.errors import AccessDenied, Conflict, InvalidInput, NotFound
+from appliance.training import jobs, models, worker
+from tests.training.conftest import intent_records, sft_records
+
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".pkl")
+TINY = {"learning_rate": 3e-3, "batch_size": 8}
+
+
+def classification_job(dataset_id: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "task": "classification",
+        "dataset_ids": [dataset_id],
+        "base_model": "tiny-bert",
+        "method": "lora",
+        "lora_r": 4,
+        "epochs": 2,
+        **TINY,
+        **extra,
+    }
+
+
+def audit_events(ctx: Any, action: str) -> list[Any]:
+    return list(ctx.audit.query(action=action, limit=1000))
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting")
+        time.sleep(0.2)
+
+
+def test_classification_job_end_to_end(
+    ctx: Any, people: dict[str, Any], bases: Any, make_dataset: Callable[..., str]
+) -> None:
+    dataset_id = make_dataset(intent_records())
+    job = jobs.submit_job(ctx, people["olivia"], classification_job(dataset_id))
+    assert job.state == "QUEUED" and job.base_model == "tiny-bert"
+    done = worker.run_job(ctx, job.job_id)
+    assert done is not None and done.state == "SUCCEEDED", done.error
+    assert done.progress["phase"] == "evaluating" and done.model_id
+    assert done.metrics["test"]["n"] == 12 and "confusion_matrix" in done.metrics["test"]
+    assert done.split["datasets"][dataset_id]["sizes"]["train"] == 96
+    assert done.recipe["method"] == "lora" and not done.has_checkpoint
+
+    card = models.show_model(ctx, people["audra"], done.model_id).card  # auditors read cards
+    assert card["base_model"]["name"] == "tiny-bert" and len(card["base_model"]["sha256"]) == 64
+    [source] = card["datasets"]
+    assert source["dataset_id"] == dataset_id and len(source["content_hash"]) == 64
+    assert card["hyperparameters"]["lora"]["r"] == 4 and card["split"]["seed"] == 42
+    assert card["metrics"]["test"]["accuracy"] == done.metrics["test"]["accuracy"]
+    assert card["created_by"] == "olivia" and card["duration_s"] > 0
+    assert card["hardware"]["device"] in ("cpu", "cuda") and "torch" in card["libraries"]
+
+    # the records came through the gate, for training, naming the job
+    [read] = [
+        e
+        for e in audit_events(ctx, "dataset.read_for_training")
+        if e.details.get("job_id") == job.job_id
+    ]
+    assert read.decision == "allow" and read.purpose == "training"
+
+    out = models.predict(ctx, people["olivia"], done.model_id, ["i lost my card", "transfer"])
+    assert [set(o) for o in out] == [{"label", "score"}] * 2
+    assert audit_events(ctx, "model.predict")[-1].details["model_id"] == done.model_id
+    lines = [entry["line"] for entry in jobs.job_logs(ctx, people["olivia"], job.job_id)]
+    assert lines[0].startswith("queued by olivia") and lines[-1] == "succeeded"
+    assert any("through the gate" in line for line in lines)
+
+
+def test_sft_job_end_to_end(
+    ctx: Any, people: dict[str, Any], bases: Any, make_dataset: Callable[..., str]
+) -> None:
+    dataset_id = make_dataset(sft_records(), task="sft", name="qa")
+    job = jobs.submit_job(
+        ctx,
+        people["olivia"],
+        {
+            "task": "sft",
+            "dataset_ids": [dataset_id],
+            "base_model": "tiny-gpt2",
+            "epochs": 2,
+            "learning_rate": 5e-3,
+            "batch_size": 8,
+        },
+    )
+    done = worker.run_job(ctx, job.job_id)
+    assert done is not None and done.state == "SUCCEEDED", done.error
+    assert set(done.metrics["test"]) == {"loss", "perplexity"}
+    text = models.generate(ctx, people["olivia"], done.model_id, "what is the weather", 5)
+    assert isinstance(text, str)
+    with pytest.raises(InvalidInput, match="predict needs classification"):
+        models.predict(ctx, people["olivia"], done.model_id, ["hello"])
+
+
+def test_job_refuses_unapproved_or_unknown_datasets(
+    ctx: Any, people: dict[str, Any], bases: Any, make_dataset: Callable[..., str]
+) -> None:
+    pending = make_dataset(intent_records(), approve=False)
+    with pytest.raises(Conflict, match="is PENDING_REVIEW, not APPROVED"):
+        jobs.submit_job(ctx, people["olivia"], classification_job(pending))
+    with pytest.raises(NotFound, match="no dataset ds_nope"):
+        jobs.submit_job(ctx, people["olivia"], classification_job("ds_nope"))
+    with pytest.raises(NotFound, match="no base model 'gpt-9'"):
+        jobs.submit_job(
+            ctx, people["olivia"], {**classification_job(pending), "base_model": "gpt-9"}
+        )
+    with pytest.raises(AccessDenied, match="compliance never runs jobs"):
+        jobs.submit_job(ctx, people["carol"], classification_job(pending))
+    assert ctx.conn.execute("SELECT count(*) FROM jobs").fetchone()[0] == 0
+
+
+def test_dataset_revoked_before_the_worker_starts(
+    ctx: Any, people: dict[str, Any], bases: Any, make_dataset: Callable[..., str]
+) -> None:
+    from appliance import datasets as ds
+
+    dataset_id = make_dataset(intent_records())
+    job = jobs.submit_job(ctx, people["olivia"], classification_job(dataset_id))
+    ds.revoke_dataset(ctx, people["carol"], dataset_id, "consent withdrawn")
+    done = worker.run_job(ctx, job.job_id)
+    assert done is not None and done.state == "FAILED"
+    assert done.error == f"dataset {dataset_id} is REVOKED, not APPROVED: training refused"
+    assert not audit_events(ctx, "dataset.read_for_training")  # nothing was read
+
+
+def test_cancel_a_queued_job(
+    ctx: Any, people: dict[str, Any], bases: Any, make_dataset: Callable[..., str]
+) -> None:
+    job = jobs.submit_job(ctx, people["olivia"], classification_job(make_dataset(intent_records())))
+    assert jobs.cancel_job(ctx, people["oscar"], job.job_id).state == "CANCELLED"
+    assert worker.run_job(ctx, job.job_id) is None  # nothing left to run
+    with pytest.raises(Conflict, match="already CANCELLED"):
+        jobs.cancel_job(ctx, people["olivia"], job.job_id)
+    with pytest.raises(AccessDenied):
+        jobs.cancel_job(ctx, people["audra"], job.job_id)
+
+
+def test_export_needs_two_people_and_verifies(
+    ctx: Any, people: dict[str, Any], bases: Any, make_dataset: Callable[..., str], tmp_path: Path
+) -> None:
+    from appliance.crypto import generate_signing_key, load_public_key
+    from appliance.errors import IntegrityError
+    from appliance.training import export
+
+    done = worker.run_job(
+        ctx,
+        jobs.submit_job(
+            ctx, people["olivia"], classification_job(make_dataset(intent_records()))
+        ).job_id,
+    )
+    assert done is not None and done.model_id
+    request = export.request_export(ctx, people["olivia"], done.model_id)
+    assert request.state == "PENDING_REVIEW" and len(request.bundle_sha256 or "") == 64
+    with pytest.raises(AccessDenied, match="separation_of_duties"):
+        export.approve_export(ctx, people["olivia"], request.export_id, "my own")
+    out = tmp_path / "bundle.tar"
+    with pytest.raises(AccessDenied, match="state"):
+        export.download_export(ctx, people["olivia"], request.export_id, out)
+    approved = export.approve_export(ctx, people["carol"], request.export_id, "reviewed")
+    assert (approved.state, approved.approved_by) == ("APPROVED", "carol")
+    with pytest.raises(AccessDenied, match="ownership"):
+        export.download_export(ctx, people["oscar"], request.export_id, out)
+    export.download_export(ctx, people["olivia"], request.export_id, out)
+    with pytest.raises(Conflict, match="already exists"):
+        export.download_export(ctx, people["olivia"], request.export_id, out)
+
+    public = load_public_key(export.public_key_file(ctx))
+    report = export.verify_bundle(out, public)
+    assert report["ok"] and report["bundle_sha256"] == request.bundle_sha256
+    assert set(report["files"]) == {"model.safetensors", "model_card.json"}
+    for action in ("model.export.request", "model.export.approve", "model.export.download"):
+        hashes = {
+            e.details.get("bundle_sha256")
+            for e in audit_events(ctx, action)
+            if e.decision == "allow"
+        }
+        assert request.bundle_sha256 in hashes, action
+
+    other = load_public_key(export_public(generate_signing_key(tmp_path / "other.key")))
+    with pytest.raises(IntegrityError):
+        export.verify_bundle(out, other)
+    data = out.read_bytes()
+    weights_at = data.index(b"appliance-model/1")  # inside the safetensors header
+    for offset in (10, 600, weights_at, len(data) // 2, len(data) - 2000, len(data) - 1):
+        tampered = bytearray(data)
+        tampered[offset] ^= 0x01
+        bad = tmp_path / f"bad-{offset}.tar"
+        bad.write_bytes(bytes(tampered))
+        with pytest.raises(IntegrityError):
+            export.verify_bundle(bad, public)
+    (tmp_path / "short.tar").write_bytes(data[:-512])
+    with pytest.raises(IntegrityError):
+        export.verify_bundle(tmp_path / "short.tar", public)
+
+
+def export_public(key: Any) -> bytes:
+    from appliance.crypto import export_public_key
+
+    return export_public_key(key)
+
+
+def test_no_plaintext_or_weights_on_disk(
+    ctx: Any, people: dict[str, Any], bases: Any, make_dataset: Callable[..., str]
+) -> None:
+    before = set(Path(tempfile.gettempdir()).iterdir())
+    records = intent_records()
+    dataset_id = make_dataset(records)
+    config = classification_job(dataset_id, checkpoint_every_steps=2)
+    done = worker.run_job(ctx, jobs.submit_job(ctx, people["olivia"], config).job_id)
+    assert done is not None and done.state == "SUCCEEDED"
+    assert any(
+        "checkpoint saved" in e["line"] for e in jobs.job_logs(ctx, people["olivia"], done.job_id)
+    )
+    needles = [r["text"].encode() for r in records[:30]] + [b"balance not updated"]
+    new_tmp = [p for p in Path(tempfile.gettempdir()).iterdir() if p not in before]
+    for root in [ctx.home, *new_tmp]:
+        for path in Path(root).rglob("*"):
+            if not path.is_file():
+                continue
+            assert not path.name.endswith(WEIGHT_SUFFIXES), path
+            data = path.read_bytes()
+            assert not any(needle in data for needle in needles), path
+    assert list((ctx.home / "tmp").iterdir()) == []
+
+
+# -- the worker as a process ---------------------------------------------------------------------
+
+
+def long_job(dataset_id: str) -> dict[str, Any]:
+    return classification_job(dataset_id, epochs=400, checkpoint_every_steps=5)
+
+
+def start(ctx: Any, people: dict[str, Any], dataset_id: str) -> tuple[str, int]:
+    job = jobs.submit_job(ctx, people["olivia"], long_job(dataset_id))
+    pid = jobs.start_worker(ctx, job.job_id)
+    wait_until(lambda: (jobs.load_job(ctx, job.job_id).progress.get("step") or 0) >= 12)
+    return job.job_id, pid
+
+
+def reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+
+
+@pytest.mark.slow
+def test_cancel_a_running_job_within_seconds(
+    ctx: Any, people: dict[str, Any], bases: Any, make_dataset: Callable[..., str]
+) -> None:
+    job_id, pid = start(ctx, people, make_dataset(intent_records()))
+    asked = time.monotonic()
+    jobs.cancel_job(ctx, people["olivia"], job_id)
+    done = jobs.wait_for_job(ctx, job_id, poll_s=0.2, timeout_s=60)
+    assert done.state == "CANCELLED" and time.monotonic() - asked < 10
+    assert done.has_checkpoint  # cancel keeps a checkpoint
+    reap(pid)
+
+
+@pytest.mark.slow
+def test_revoked_dataset_stops_a_running_job(
+    ctx: Any, people: dict[str, Any], bases: Any, make_dataset: Callable[..., str]
+) -> None:
+    from appliance import datasets as ds
+
+    dataset_id = make_dataset(intent_records())
+    job_id, pid = start(ctx, people, dataset_id)
+    ds.revoke_dataset(ctx, people["carol"], dataset_id, "consent withdrawn")
+    done = jobs.wait_for_job(ctx, job_id, poll_s=0.2, timeout_s=60)
+    assert done.state == "FAILED" and "REVOKED" in (done.error or "")
+    assert not done.has_checkpoint  # progress on revoked data is discarded
+    reap(pid)
+
+
+@pytest.mark.slow
+def test_resume_after_the_worker_is_killed(
+    ctx: Any, people: dict[str, Any], bases: Any, make_dataset: Callable[..., str]
+) -> None:
+    dataset_id = make_dataset(intent_records())
+    job = jobs.submit_job(
+        ctx, people["olivia"], classification_job(dataset_id, epochs=30, checkpoint_every_steps=5)
+    )
+    pid = jobs.start_worker(ctx, job.job_id)
+    wait_until(
+        lambda: (
+            jobs.load_job(ctx, job.job_id).has_checkpoint
+            and (jobs.load_job(ctx, job.job_id).progress.get("step") or 0) >= 20
+        )
+    )
+    os.kill(pid, signal.SIGKILL)
+    reap(pid)
+    killed_at = jobs.load_job(ctx, job.job_id)
+    assert killed_at.state == "RUNNING" and not jobs.worker_alive(killed_at.pid, job.job_id)
+    assert jobs.recover_jobs(ctx) == [job.job_id]
+    done = jobs.wait_for_job(ctx, job.job_id, poll_s=0.5, timeout_s=300)
+    assert done.state == "SUCCEEDED", done.error
+    lines = [e["line"] for e in jobs.job_logs(ctx, people["olivia"], job.job_id)]
+    assert "resuming from the last checkpoint" in lines
+    resumed_step = next(
+        int(line.split()[-1]) for line in lines if line.startswith("resuming from step")
+    )
+    assert resumed_step >= 5
+    assert done.metrics["train"]["steps"] > resumed_step
