@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -118,7 +119,7 @@ def _train_and_export(
     summary: dict[str, Any],
 ) -> None:
     try:
-        from appliance.training.demo import train_and_export
+        from appliance.demo.training_step import train_and_export
     except ModuleNotFoundError:
         say("\n== 6. (training is not part of this build yet; skipped)")
         return
@@ -155,19 +156,29 @@ def _verify(ctx: Context, root: Path, say: Say) -> dict[str, Any]:
 
 
 def find_plaintext(root: Path, needles: list[str]) -> list[str]:
-    """Files under ``root`` that contain any needle (UTF-8, UTF-16 or as JSON escapes)."""
-    forms = set()
+    """Files under ``root`` that contain any needle, as UTF-8 or as JSON-escaped text.
+
+    One pass with ``grep -F`` (Aho-Corasick over every needle at once); the needles go through
+    a pipe, never a file, and a pure-Python scan serves where grep is missing.
+    """
+    forms: set[str] = set()
     for needle in needles:
         for candidate in (needle, needle[:40]):
-            forms.add(candidate.encode("utf-8"))
-            forms.add(json.dumps(candidate)[1:-1].encode("ascii"))
-            forms.add(candidate.encode("utf-16-le"))
-    hits = []
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        data = path.read_bytes()
-        if any(form in data for form in forms if len(form) >= 12):
-            hits.append(str(path))
-    return hits
+            if len(candidate.encode()) >= 12:
+                forms.add(candidate)
+                forms.add(json.dumps(candidate)[1:-1])
+    if not forms:
+        return []
+    grep = shutil.which("grep")
+    if grep:
+        found = subprocess.run(  # noqa: S603
+            [grep, "-rlFa", "-f", "-", str(root)], input="\n".join(sorted(forms)).encode(),
+            capture_output=True, check=False)
+        if found.returncode in (0, 1):
+            return sorted(found.stdout.decode().splitlines())
+    encoded = [form.encode() for form in forms]
+    return [str(p) for p in sorted(root.rglob("*"))
+            if p.is_file() and any(form in p.read_bytes() for form in encoded)]
 
 
 def _count_files(root: Path) -> int:
