@@ -14,7 +14,7 @@ Runs alternate, twice each, and each keeps its best; samples/s is the trainer's 
     python bench/training.py --recipe        # default-recipe accuracy on synthetic intents
 
 ``--recipe`` trains a classification job with no hyperparameters at all on a synthetic
-48-intent set of ~10k short messages, then scores the model on wordings held out of training.
+50-intent set of ~10k short messages, then scores the model on wordings held out of training.
 """
 
 from __future__ import annotations

@@ -230,7 +230,7 @@ def cancel_job(ctx: Context, principal: Principal, job_id: str) -> JobInfo:
 def start_worker(ctx: Context, job_id: str) -> int:
     """Launch the worker process for a job; returns its pid. Its output goes nowhere: progress and
     logs are in the database, and nothing it prints may land in a file (it could hold data)."""
-    load_job(ctx, job_id)
+    job = load_job(ctx, job_id)
     process = subprocess.Popen(
         [sys.executable, "-m", "appliance.training.worker", job_id, "--home", str(ctx.home)],
         stdin=subprocess.DEVNULL,
@@ -238,7 +238,14 @@ def start_worker(ctx: Context, job_id: str) -> int:
         stderr=subprocess.DEVNULL,
         start_new_session=True,
         close_fds=True,
+        cwd=ctx.home,  # `python -m` imports from the working directory first: use a private one
     )
+    if job.state == QUEUED:  # so that a worker dying before it claims the job is noticed
+        with transaction(ctx.conn):
+            ctx.conn.execute(
+                "UPDATE jobs SET pid=? WHERE job_id=? AND state=? AND pid IS NULL",
+                (process.pid, job_id, QUEUED),
+            )
     return process.pid
 
 
@@ -261,7 +268,10 @@ def wait_for_job(
         last = key
         if job.finished:
             return job
-        if job.state == RUNNING and not worker_alive(job.pid, job_id):
+        orphaned = job.pid is not None and not worker_alive(job.pid, job_id)
+        if (job.state == RUNNING and (job.pid is None or orphaned)) or (
+            job.state == QUEUED and orphaned
+        ):
             recover_jobs(ctx, only=job_id)
         if deadline is not None and time.monotonic() > deadline:
             return job
@@ -269,9 +279,13 @@ def wait_for_job(
 
 
 def recover_jobs(ctx: Context, only: str | None = None) -> list[str]:
-    """Restart workers for RUNNING jobs whose worker process is gone; they resume from their
-    last checkpoint. Returns the restarted job ids."""
-    rows = ctx.conn.execute("SELECT job_id, pid FROM jobs WHERE state=?", (RUNNING,)).fetchall()
+    """Restart workers for RUNNING jobs whose worker process is gone (they resume from their
+    last checkpoint), and for QUEUED jobs whose worker died before it started. The service calls
+    this at startup; :func:`wait_for_job` calls it for the job it waits on. Returns the job ids."""
+    rows = ctx.conn.execute(
+        "SELECT job_id, state, pid FROM jobs WHERE state=? OR (state=? AND pid IS NOT NULL)",
+        (RUNNING, QUEUED),
+    ).fetchall()
     restarted = []
     for row in rows:
         if only is not None and row["job_id"] != only:
@@ -285,7 +299,7 @@ def recover_jobs(ctx: Context, only: str | None = None) -> list[str]:
         with transaction(ctx.conn):
             claimed = ctx.conn.execute(
                 "UPDATE jobs SET pid=? WHERE job_id=? AND state=? AND pid IS ?",
-                (pid, row["job_id"], RUNNING, row["pid"]),
+                (pid, row["job_id"], row["state"], row["pid"]),
             ).rowcount
         if claimed:
             gone = f"worker {row['pid']} is gone" if row["pid"] else "the job was interrupted"

@@ -1,6 +1,6 @@
 """Default recipes: the hyperparameters a job gets when it names none.
 
-Measured on a synthetic 48-intent set shaped like the public intent benchmarks (about ten thousand
+Measured on a synthetic 50-intent set shaped like the public intent benchmarks (about ten thousand
 short messages, held-out wordings for test) with the bundled MiniLM on 2 CPU cores; see
 docs/security-training.md for the figures. What mattered, in order:
 

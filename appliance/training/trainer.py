@@ -438,8 +438,11 @@ class JobCallback(TrainerCallback):
                 self.hooks.log(
                     f"early stop: no better validation {self.metric} in {self.patience} evaluations"
                 )
-        if (self.hooks.save_checkpoint is not None and state.global_step < state.max_steps
-                and not control.should_training_stop):
+        if (
+            self.hooks.save_checkpoint is not None
+            and state.global_step < state.max_steps
+            and not control.should_training_stop
+        ):
             self.save()
 
     def consider_final(self, value: float, step: int, epoch: float) -> bool:

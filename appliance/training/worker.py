@@ -63,9 +63,9 @@ def run_job(ctx: Context, job_id: str) -> JobInfo | None:
     try:
         runner.run()
     except ApplianceError as exc:
-        runner.finish(FAILED, error=str(exc))
+        runner.fail(str(exc))
     except Exception as exc:  # a bug or a library failure: the job fails, the worker exits
-        runner.finish(FAILED, error=f"internal error: {type(exc).__name__}: {str(exc)[:300]}")
+        runner.fail(f"internal error: {type(exc).__name__}: {str(exc)[:300]}")
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
@@ -244,6 +244,13 @@ class JobRunner:
             jobs.update_job(self.ctx, self.job.job_id, checkpoint_object_id=None)
             self.ctx.vault.shred(self.checkpoint_id)
             self.checkpoint_id = None
+
+    def fail(self, error: str) -> None:
+        """A failed job is final: its checkpoint can never be resumed, so it is shredded."""
+        try:
+            self.drop_checkpoint()
+        finally:
+            self.finish(FAILED, error=error)
 
     def finish(self, state: str, error: str | None = None, **columns: Any) -> None:
         jobs.update_job(
