@@ -155,7 +155,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--records", type=int, default=500, help="per ingest")
+    parser.add_argument("--records", type=int, default=400, help="per ingest")
     parser.add_argument("--rounds", type=int, default=2, choices=(1, 2),
                         help="2: in-process, HTTP, HTTP, in-process; 1: one of each")
     parser.add_argument("--clients", type=int, default=16)
