@@ -76,7 +76,8 @@ def load_settings(home: str | Path | None = None) -> Settings:
     config_path = root / CONFIG_FILE
     if not config_path.is_file():
         raise ConfigurationError(
-            f"{root} is not an appliance home (no {CONFIG_FILE}); run 'appliance init --home {root}'"
+            f"{root} is not an appliance home (no {CONFIG_FILE}); "
+            f"run 'appliance init --home {root}'"
         )
     try:
         saved: dict[str, Any] = json.loads(config_path.read_text("utf-8"))
