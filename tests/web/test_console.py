@@ -93,14 +93,14 @@ def test_operator_is_refused_approval_with_reasons(page: Any, site: LiveServer) 
     assert page.locator("button[value=approve]").count() == 0  # not offered...
     # ...and refused when forced, with the policy's reasons, as a page.
     csrf = page.locator("input[name=csrf_token]").first.get_attribute("value")
-    page.evaluate("""([url, csrf]) => {
+    with page.expect_navigation():
+        page.evaluate("""([url, csrf]) => {
         const f = document.createElement('form'); f.method = 'post'; f.action = url;
         for (const [k, v] of [['csrf_token', csrf], ['decision', 'approve'], ['reason', 'mine']]) {
             const i = document.createElement('input'); i.name = k; i.value = v; f.appendChild(i);
         }
         document.body.appendChild(f); f.submit(); }""",
-                  [f"/datasets/{dataset_id}/review", csrf])
-    page.wait_for_load_state("domcontentloaded")
+                      [f"/datasets/{dataset_id}/review", csrf])
     assert page.locator("h1").inner_text() == "Access denied"
     assert "role:" in page.locator("ul.reasons").inner_text()
     shot(page, "06-access-denied")
