@@ -91,14 +91,20 @@ class PiiAnalyzer:
 
     def _patterns_in(self, text: str) -> list[RecognizerResult]:
         results: list[RecognizerResult] = []
+        has_digit = any(ch.isdigit() for ch in text)
         for rec in self._patterns:
-            results.extend(rec.analyze(text, rec.supported_entities, None))
-        if any(r.score < 1.0 for r in results):
-            # Tokenise only now: most texts have no candidate whose score context could change.
+            if rec.NEEDS_DIGIT and not has_digit:
+                continue  # a card, a phone, an IBAN... cannot hide in text with no digit
+            results.extend(rec.analyze_fast(text))
+        sure = [r for r in results if r.score >= 1.0]
+        unsure = [r for r in results if r.score < 1.0]
+        if unsure:
+            # Tokenise only now, and only for matches whose score a context word can still raise
+            # (the enhancer deep-copies what it is given).
             artifacts = self.nlp_engine.process_text(text, "en")
-            results = self._enhancer.enhance_using_context(text, results, artifacts,
-                                                           list(self._patterns))
-        return [r for r in results if r.score >= self.threshold]
+            unsure = self._enhancer.enhance_using_context(text, unsure, artifacts,
+                                                          list(self._patterns))
+        return [r for r in sure + unsure if r.score >= self.threshold]
 
 
 def _overlaps(a: RecognizerResult, b: RecognizerResult) -> bool:

@@ -30,9 +30,15 @@ class BlankSpacyNlpEngine(NlpEngine):
         return self.nlp is not None
 
     def _artifacts(self, doc: Any) -> NlpArtifacts:
-        return NlpArtifacts(entities=[], tokens=doc, tokens_indices=[t.idx for t in doc],
-                            lemmas=[t.lower_ for t in doc], nlp_engine=self,
-                            language=self.language, scores=[])
+        # Token texts, not the Doc: the context enhancer only needs len() and iteration, and
+        # walking a spaCy Doc once per match was the analyzer's largest cost.
+        texts, starts, lemmas = [], [], []
+        for token in doc:
+            texts.append(token.text)
+            starts.append(token.idx)
+            lemmas.append(token.lower_)
+        return NlpArtifacts(entities=[], tokens=texts, tokens_indices=starts,  # type: ignore[arg-type]
+                            lemmas=lemmas, nlp_engine=self, language=self.language, scores=[])
 
     def process_text(self, text: str, language: str) -> NlpArtifacts:
         if not self.is_loaded():

@@ -23,8 +23,12 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+import regex
+
 _NEEDS_WORK = re.compile(r"[^\x00-\x7f]|\d[ \t]+\d|\d[ \t]*[.\-][ \t]+\d|\d[ \t]+[.\-][ \t]*\d")
 _SPACED_DIGITS = re.compile(r"(?<!\d)\d(?:[ \t]{1,2}\d)+(?!\d)|\d(?:[ \t]{1,2}\d(?!\d))+")
+# Characters the per-character pass would change: invisible format characters and non-ASCII digits.
+_CHANGES = regex.compile(r"\p{Cf}|(?![0-9])\d")
 _SPACED_SEPARATOR = re.compile(r"(?<=\d)[ \t]*([.\-])[ \t]*(?=\d)")
 
 
@@ -56,31 +60,31 @@ def _char_map(ch: str) -> str:
 
 
 def normalize(text: str) -> ShadowText:
-    """The shadow text of ``text``; plain ASCII without digit tricks costs one regex search."""
+    """The shadow text of ``text``. Costs one regex search for plain text, and a per-character
+    pass only when a character actually changes (invisible, non-ASCII digit, not NFKC)."""
     if not _NEEDS_WORK.search(text):
         return ShadowText(text, text, None, None)
-    chars: list[str] = []
-    starts: list[int] = []
-    ends: list[int] = []
-    for i, ch in enumerate(text):
-        for out in _char_map(ch):
-            chars.append(out)
-            starts.append(i)
-            ends.append(i + 1)
-    keep = [True] * len(chars)
+    if text.isascii() or (unicodedata.is_normalized("NFKC", text) and not _CHANGES.search(text)):
+        chars: list[str] | str = text  # every character maps to itself
+        starts: list[int] | range = range(len(text))
+        ends: list[int] | range = range(1, len(text) + 1)
+    else:
+        chars, starts, ends = [], [], []
+        for i, ch in enumerate(text):
+            for out in _char_map(ch):
+                chars.append(out)
+                starts.append(i)
+                ends.append(i + 1)
     shadow = "".join(chars)
+    drop: set[int] = set()
     for m in _SPACED_SEPARATOR.finditer(shadow):
-        for j in range(m.start(), m.end()):
-            if j != m.start(1):
-                keep[j] = False
+        drop.update(j for j in range(m.start(), m.end()) if j != m.start(1))
     for m in _SPACED_DIGITS.finditer(shadow):
-        for j in range(m.start(), m.end()):
-            if shadow[j] in " \t":
-                keep[j] = False
-    text_out = "".join(c for c, k in zip(chars, keep, strict=True) if k)
-    return ShadowText(
-        text,
-        text_out,
-        tuple(s for s, k in zip(starts, keep, strict=True) if k),
-        tuple(e for e, k in zip(ends, keep, strict=True) if k),
-    )
+        drop.update(j for j in range(m.start(), m.end()) if shadow[j] in " \t")
+    if not drop:
+        if isinstance(starts, range):
+            return ShadowText(text, text, None, None)
+        return ShadowText(text, shadow, tuple(starts), tuple(ends))
+    keep = [j for j in range(len(shadow)) if j not in drop]
+    return ShadowText(text, "".join(shadow[j] for j in keep), tuple(starts[j] for j in keep),
+                      tuple(ends[j] for j in keep))

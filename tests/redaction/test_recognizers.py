@@ -152,3 +152,15 @@ def test_more_must_not_match_rows_than_matches() -> None:
     for rows in CASES.values():
         negatives = sum(1 for _, expected in rows if not expected)
         assert negatives >= 2
+
+
+def test_fast_path_matches_presidio_analyze() -> None:
+    from appliance.redaction.registry import load_recognizer_set
+    from appliance.redaction.synthetic import generate
+
+    texts = [r["text"] for r in generate(60, 5, "heldout")] + [t for _, t, _ in ROWS]
+    for rec in load_recognizer_set().recognizers:
+        for text in texts:
+            slow = [(r.start, r.end, r.score) for r in rec.analyze(text, rec.supported_entities)]
+            fast = [(r.start, r.end, r.score) for r in rec.analyze_fast(text)]
+            assert sorted(fast) == sorted(slow), (type(rec).__name__, text)

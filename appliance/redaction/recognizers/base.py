@@ -10,15 +10,24 @@ handle zero-width characters or non-ASCII digits themselves.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from presidio_analyzer import Pattern, PatternRecognizer
+import regex
+from presidio_analyzer import (
+    AnalysisExplanation,
+    EntityRecognizer,
+    Pattern,
+    PatternRecognizer,
+    RecognizerResult,
+)
 
 
 class AppliancePatternRecognizer(PatternRecognizer):
     ENTITY: ClassVar[str] = ""
     PATTERNS: ClassVar[list[Pattern]] = []
     CONTEXT: ClassVar[list[str]] = []
+    # Every pattern needs a digit: the analyzer skips the recognizer on text without one.
+    NEEDS_DIGIT: ClassVar[bool] = True
 
     def __init__(self, supported_language: str = "en") -> None:
         if not self.ENTITY or not self.PATTERNS:
@@ -31,6 +40,42 @@ class AppliancePatternRecognizer(PatternRecognizer):
             patterns=[Pattern(p.name, p.regex, p.score) for p in self.PATTERNS],
             context=list(self.CONTEXT),
         )
+
+
+    def analyze_fast(self, text: str) -> list[RecognizerResult]:
+        """What ``analyze`` returns, without its per-call bookkeeping (timestamps, debug logs,
+        regex explanations): the analyzer's batch path calls this once per recognizer per text.
+        ``tests/redaction/test_recognizers.py`` checks that both give the same spans."""
+        results = []
+        name = type(self).__name__  # the name passed to Presidio in __init__
+        metadata = {RecognizerResult.RECOGNIZER_NAME_KEY: name,
+                    RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id}
+        patterns: list[Pattern] = self.patterns  # type: ignore[has-type]
+        for pattern in patterns:
+            compiled: Any = pattern.compiled_regex
+            if compiled is None or pattern.compiled_with_flags != self._flags:
+                compiled = regex.compile(pattern.regex, flags=self._flags)
+                pattern.compiled_regex = compiled
+                pattern.compiled_with_flags = self._flags  # type: ignore[assignment]
+            for match in compiled.finditer(text):
+                start, end = match.span()
+                if start == end:
+                    continue
+                value, score = text[start:end], pattern.score
+                valid = self.validate_result(value)
+                if valid is not None:
+                    score = EntityRecognizer.MAX_SCORE if valid else EntityRecognizer.MIN_SCORE
+                if self.invalidate_result(value):
+                    score = EntityRecognizer.MIN_SCORE
+                if score > EntityRecognizer.MIN_SCORE:
+                    explanation = AnalysisExplanation(name, score, pattern_name=pattern.name)
+                    results.append(RecognizerResult(self.ENTITY, start, end, score, explanation,
+                                                    dict(metadata)))
+        return EntityRecognizer.remove_duplicates(results)
+
+    @property
+    def _flags(self) -> int:
+        return int(self.global_regex_flags or 0)
 
 
 def digits_of(text: str) -> str:

@@ -34,6 +34,7 @@ class DateTimeRecognizer(AppliancePatternRecognizer):
                 r"(?:\s?[ap]\.?m\b\.?)?(?![\w:])", 0.55),
         Pattern("time (hour am/pm)", r"\b(?:1[0-2]|0?[1-9])\s?[ap]\.?m\b\.?", 0.5),
     ]
+    NEEDS_DIGIT = False
     CONTEXT = ["date", "born", "birth", "dob", "on", "at", "time", "when", "since", "until", "due"]
 
     def invalidate_result(self, pattern_text: str) -> bool | None:

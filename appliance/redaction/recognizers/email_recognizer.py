@@ -24,6 +24,7 @@ class EmailRecognizer(AppliancePatternRecognizer):
                 + r"[a-z0-9\-]+(?:(?:" + _DOT + r"|\.)[a-z0-9\-]+)+\b",
                 0.5),
     ]
+    NEEDS_DIGIT = False
     CONTEXT = ["email", "e-mail", "mail", "contact", "address", "write"]
 
     def validate_result(self, pattern_text: str) -> bool | None:

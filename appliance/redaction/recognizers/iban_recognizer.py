@@ -36,12 +36,18 @@ class IbanRecognizer(AppliancePatternRecognizer):
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None,
                 regex_flags: int | None = None) -> list[RecognizerResult]:
+        return self._cut(text, super().analyze(text, entities, nlp_artifacts, regex_flags))
+
+    def analyze_fast(self, text: str) -> list[RecognizerResult]:
+        return self._cut(text, super().analyze_fast(text))
+
+    def _cut(self, text: str, raw: list[RecognizerResult]) -> list[RecognizerResult]:
         results = []
-        for raw in super().analyze(text, entities, nlp_artifacts, regex_flags):
-            cut = self._valid_prefix(text[raw.start : raw.end])
+        for r in raw:
+            cut = self._valid_prefix(text[r.start : r.end])
             if cut:
-                raw.end = raw.start + cut
-                results.append(raw)
+                r.end = r.start + cut
+                results.append(r)
         return results
 
     @staticmethod

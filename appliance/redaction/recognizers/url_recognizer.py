@@ -25,4 +25,5 @@ class UrlRecognizer(AppliancePatternRecognizer):
                 r"(?<![@\w.\-])(?:[a-z0-9\-]+\.)+" + _TLDS + r"\b(?:[/?#]" + _TAIL
                 + r")?(?![@\w\-])", 0.4),
     ]
+    NEEDS_DIGIT = False
     CONTEXT = ["url", "link", "website", "site", "web", "visit", "http", "https", "page"]
