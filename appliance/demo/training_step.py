@@ -27,7 +27,7 @@ def train_and_export(
         "label_field": "category", "time_budget_s": DEMO_TIME_BUDGET_S})
     say(f"job {job.job_id} queued (defaults: the recipe picks method, rate and epochs)")
     jobs.start_worker(ctx, job.job_id)
-    last = {"state": "", "at": 0.0}
+    last: dict[str, Any] = {"state": "", "at": 0.0}
 
     def show(update: Any) -> None:
         # a line per state change, and at most one progress line every 15 seconds
