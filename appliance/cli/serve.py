@@ -30,6 +30,9 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     serve.add_argument("--tls-key", type=Path, help="TLS private key (PEM, mode 0600)")
     serve.add_argument("--allow-insecure-bind", action="store_true",
                        help="serve plain HTTP on a non-loopback address (NOT recommended)")
+    serve.add_argument("--external-job-worker", action="store_true",
+                       help="leave queued jobs to a separate worker service instead of starting "
+                            "a worker process for each job created over the API")
     serve.add_argument("--log-level", default="info",
                        choices=("critical", "error", "warning", "info", "debug"))
     serve.set_defaults(handler=cmd_serve)
@@ -104,7 +107,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not plan.loopback and not plan.tls:
         print(INSECURE_WARNING.format(host=plan.host), file=sys.stderr, flush=True)
     pool = ContextPool.open(args.home)  # fail now, with a clear error, if the home is unusable
-    app = create_app(pool=pool, tls=plan.tls)
+    app = create_app(pool=pool, tls=plan.tls, start_job_workers=not args.external_job_worker)
     config = uvicorn.Config(
         app, host=plan.host, port=plan.port,
         ssl_certfile=str(args.tls_cert) if plan.tls else None,
