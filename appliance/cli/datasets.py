@@ -1,4 +1,8 @@
-"""``appliance dataset ...``: ingest, list, show, review, sample, report, delete."""
+"""``appliance dataset ...``: ingest, list, show, review, sample, report, delete.
+
+Each command runs against the local home, or against a remote service when ``APPLIANCE_URL`` is
+set (:func:`appliance.cli.remote.backend`); the output is the same either way.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,8 @@ from typing import Any
 from appliance import datasets as ds
 from appliance.errors import InvalidInput
 
-from .common import add_json, add_token, caller, context, print_fields, print_json, print_table
+from .common import add_json, add_token, print_fields, print_json, print_table
+from .remote import backend
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -98,20 +103,21 @@ def spec_from_args(args: argparse.Namespace) -> ds.DatasetSpec:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     spec = spec_from_args(args)
-    ctx = context(args)
-    principal = caller(ctx, args)
+    target = backend(args)
+    progress = not args.no_progress and sys.stderr.isatty()
     if args.file == "-":
-        stream, source, size = sys.stdin.buffer, "<stdin>", None
         fmt = ds.detect_format("-", args.format or "jsonl")
-        result = _ingest(ctx, principal, stream, source, fmt, spec, size, args)
+        result = target.ingest_stream(sys.stdin.buffer, name=args.name, fmt=fmt, spec=spec,
+                                      progress=progress, source_name="<stdin>")
     else:
         path = Path(args.file)
         if not path.is_file():
             raise InvalidInput(f"{path}: no such file")
         fmt = ds.detect_format(path.name, args.format)
         with path.open("rb") as stream:
-            result = _ingest(ctx, principal, stream, str(path), fmt, spec,
-                             path.stat().st_size, args)
+            result = target.ingest_stream(stream, name=args.name, fmt=fmt, spec=spec,
+                                          total_bytes=path.stat().st_size, progress=progress,
+                                          source_name=str(path))
     if args.json:
         print_json({"dataset_id": result.dataset_id, "rows": result.rows,
                     "content_hash": result.content_hash, "state": ds.PENDING})
@@ -121,16 +127,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ingest(ctx: Any, principal: Any, stream: Any, source: str, fmt: Any,
-            spec: ds.DatasetSpec, size: int | None, args: argparse.Namespace) -> Any:
-    return ds.ingest_stream(ctx, principal, stream, name=args.name, source_name=source, fmt=fmt,
-                            spec=spec, total_bytes=size,
-                            progress=not args.no_progress and sys.stderr.isatty())
-
-
 def cmd_list(args: argparse.Namespace) -> int:
-    ctx = context(args)
-    items = ds.list_datasets(ctx, caller(ctx, args), args.state)
+    items = backend(args).list_datasets(args.state)
     if args.json:
         print_json([i.as_dict() for i in items])
     else:
@@ -141,8 +139,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    ctx = context(args)
-    info = ds.show_dataset(ctx, caller(ctx, args), args.dataset_id)
+    info = backend(args).show_dataset(args.dataset_id)
     if args.json:
         print_json(info.as_dict())
     else:
@@ -151,8 +148,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    ctx = context(args)
-    report = ds.get_report(ctx, caller(ctx, args), args.dataset_id)
+    report = backend(args).get_report(args.dataset_id)
     if args.json:
         print_json(report)
         return 0
@@ -170,10 +166,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_review(args: argparse.Namespace) -> int:
-    ctx = context(args)
-    action = {"approve": ds.approve_dataset, "reject": ds.reject_dataset,
-              "revoke": ds.revoke_dataset}[args.verb]
-    info = action(ctx, caller(ctx, args), args.dataset_id, args.reason)
+    info = backend(args).review_dataset(args.verb, args.dataset_id, args.reason)
     if args.json:
         print_json(info.as_dict())
     else:
@@ -184,14 +177,12 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
-    ctx = context(args)
-    info = ds.delete_dataset(ctx, caller(ctx, args), args.dataset_id)
+    info = backend(args).delete_dataset(args.dataset_id)
     print(f"dataset {info.dataset_id} deleted: its data keys are destroyed")
     return 0
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    ctx = context(args)
-    for record in ds.sample_records(ctx, caller(ctx, args), args.dataset_id, args.n):
+    for record in backend(args).sample_records(args.dataset_id, args.n):
         print(json.dumps(record, ensure_ascii=False, sort_keys=True))
     return 0

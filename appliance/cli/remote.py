@@ -82,7 +82,8 @@ class RemoteClient:
     # -- datasets ---------------------------------------------------------------------------
 
     def ingest_stream(self, stream: IO[bytes], *, name: str, fmt: str, spec: DatasetSpec,
-                      total_bytes: int | None = None) -> IngestResult:
+                      total_bytes: int | None = None, progress: bool = False,
+                      source_name: str | None = None) -> IngestResult:
         """Upload a file, streamed; the server parses, redacts and encrypts it."""
         headers = {"Content-Type": "text/csv" if fmt == "csv" else "application/x-ndjson"}
         if total_bytes is not None:
@@ -351,10 +352,12 @@ class LocalBackend:
     principal: Principal
 
     def ingest_stream(self, stream: IO[bytes], *, name: str, fmt: str, spec: DatasetSpec,
-                      total_bytes: int | None = None, progress: bool = False) -> IngestResult:
+                      total_bytes: int | None = None, progress: bool = False,
+                      source_name: str | None = None) -> IngestResult:
         from appliance import datasets as ds
 
-        return ds.ingest_stream(self.ctx, self.principal, stream, name=name, source_name=name,
+        return ds.ingest_stream(self.ctx, self.principal, stream, name=name,
+                                source_name=source_name or name,
                                 fmt=ds.detect_format(name, fmt), spec=spec,
                                 total_bytes=total_bytes, progress=progress)
 

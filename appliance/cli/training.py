@@ -15,7 +15,16 @@ from typing import Any
 
 from appliance.errors import InvalidInput
 
-from .common import add_json, add_token, caller, context, print_fields, print_json, print_table
+from .common import (
+    add_json,
+    add_token,
+    caller,
+    context,
+    print_fields,
+    print_json,
+    print_table,
+    remote,
+)
 
 #: CLI flag -> JobConfig field, for the hyperparameters worth a flag; the rest via --config.
 _FLAGS: dict[str, tuple[type, str]] = {
@@ -170,6 +179,9 @@ def _progress_line(job: Any) -> str:
 def cmd_job_run(args: argparse.Namespace) -> int:
     from appliance.training import jobs
 
+    client = remote(args)
+    if client is not None:
+        return _run_remote(client, args)
     ctx = context(args)
     principal = caller(ctx, args)
     job = jobs.submit_job(ctx, principal, job_config_from_args(args))
@@ -184,6 +196,30 @@ def cmd_job_run(args: argparse.Namespace) -> int:
     jobs.start_worker(ctx, job.job_id)
     final = jobs.wait_for_job(ctx, job.job_id,
                               on_update=lambda j: print(_progress_line(j), file=sys.stderr))
+    return _report_final(final, args)
+
+
+def _run_remote(client: Any, args: argparse.Namespace) -> int:
+    """The service runs the job; follow it by polling when asked to wait."""
+    job = client.submit_job(job_config_from_args(args))
+    if not args.wait:
+        if args.json:
+            print_json(job.summary())
+        else:
+            print(f"queued {job.job_id}; follow it with: appliance job logs {job.job_id} --follow")
+        return 0
+    last = ""
+    while not job.finished:
+        line = _progress_line(job)
+        if line != last:
+            print(line, file=sys.stderr)
+            last = line
+        time.sleep(2.0)
+        job = client.get_job(job.job_id)
+    return _report_final(job, args)
+
+
+def _report_final(final: Any, args: argparse.Namespace) -> int:
     if args.json:
         print_json(final.as_dict())
     else:
@@ -206,8 +242,12 @@ def _print_metrics(metrics: dict[str, Any]) -> None:
 def cmd_job_list(args: argparse.Namespace) -> int:
     from appliance.training import jobs
 
-    ctx = context(args)
-    items = jobs.list_jobs(ctx, caller(ctx, args), args.state)
+    client = remote(args)
+    if client is not None:
+        items = client.list_jobs(args.state)
+    else:
+        ctx = context(args)
+        items = jobs.list_jobs(ctx, caller(ctx, args), args.state)
     if args.json:
         print_json([j.summary() for j in items])
     else:
@@ -219,8 +259,12 @@ def cmd_job_list(args: argparse.Namespace) -> int:
 def cmd_job_show(args: argparse.Namespace) -> int:
     from appliance.training import jobs
 
-    ctx = context(args)
-    job = jobs.get_job(ctx, caller(ctx, args), args.job_id)
+    client = remote(args)
+    if client is not None:
+        job = client.get_job(args.job_id)
+    else:
+        ctx = context(args)
+        job = jobs.get_job(ctx, caller(ctx, args), args.job_id)
     if args.json:
         print_json(job.as_dict())
     else:
@@ -249,8 +293,12 @@ def cmd_job_logs(args: argparse.Namespace) -> int:
 def cmd_job_cancel(args: argparse.Namespace) -> int:
     from appliance.training import jobs
 
-    ctx = context(args)
-    job = jobs.cancel_job(ctx, caller(ctx, args), args.job_id)
+    client = remote(args)
+    if client is not None:
+        job = client.cancel_job(args.job_id)
+    else:
+        ctx = context(args)
+        job = jobs.cancel_job(ctx, caller(ctx, args), args.job_id)
     print(f"job {job.job_id}: {job.state}" + (" (cancel requested)" if not job.finished else ""))
     return 0
 
@@ -264,8 +312,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_model_list(args: argparse.Namespace) -> int:
     from appliance.training import models
 
-    ctx = context(args)
-    items = models.list_models(ctx, caller(ctx, args))
+    client = remote(args)
+    if client is not None:
+        items = client.list_models()
+    else:
+        ctx = context(args)
+        items = models.list_models(ctx, caller(ctx, args))
     if args.json:
         print_json([m.summary() for m in items])
     else:
@@ -277,8 +329,12 @@ def cmd_model_list(args: argparse.Namespace) -> int:
 def cmd_model_show(args: argparse.Namespace) -> int:
     from appliance.training import models
 
-    ctx = context(args)
-    info = models.show_model(ctx, caller(ctx, args), args.model_id)
+    client = remote(args)
+    if client is not None:
+        info = client.show_model(args.model_id)
+    else:
+        ctx = context(args)
+        info = models.show_model(ctx, caller(ctx, args), args.model_id)
     if args.json:
         print_json(info.as_dict())
     else:
@@ -307,8 +363,13 @@ def cmd_model_predict(args: argparse.Namespace) -> int:
             if not isinstance(record, dict) or not isinstance(record.get("text"), str):
                 raise InvalidInput(f"{args.file}:{number}: needs a string 'text' field")
             texts.append(record["text"])
-    ctx = context(args)
-    for result in models.predict(ctx, caller(ctx, args), args.model_id, texts):
+    client = remote(args)
+    if client is not None:
+        results = client.predict(args.model_id, texts)
+    else:
+        ctx = context(args)
+        results = models.predict(ctx, caller(ctx, args), args.model_id, texts)
+    for result in results:
         print(json.dumps(result))
     return 0
 
@@ -316,6 +377,10 @@ def cmd_model_predict(args: argparse.Namespace) -> int:
 def cmd_model_generate(args: argparse.Namespace) -> int:
     from appliance.training import models
 
+    client = remote(args)
+    if client is not None:
+        print(client.generate(args.model_id, args.prompt, args.max_new_tokens))
+        return 0
     ctx = context(args)
     print(models.generate(ctx, caller(ctx, args), args.model_id, args.prompt,
                           max_new_tokens=args.max_new_tokens))
@@ -325,8 +390,12 @@ def cmd_model_generate(args: argparse.Namespace) -> int:
 def cmd_export_request(args: argparse.Namespace) -> int:
     from appliance.training import export
 
-    ctx = context(args)
-    info = export.request_export(ctx, caller(ctx, args), args.model_id)
+    client = remote(args)
+    if client is not None:
+        info = client.request_export(args.model_id)
+    else:
+        ctx = context(args)
+        info = export.request_export(ctx, caller(ctx, args), args.model_id)
     if args.json:
         print_json(info.as_dict())
     else:
@@ -338,9 +407,14 @@ def cmd_export_request(args: argparse.Namespace) -> int:
 def cmd_export_decide(args: argparse.Namespace) -> int:
     from appliance.training import export
 
-    ctx = context(args)
-    decide = export.approve_export if args.verb == "approve" else export.reject_export
-    info = decide(ctx, caller(ctx, args), args.export_id, args.reason)
+    client = remote(args)
+    if client is not None:
+        verb = client.approve_export if args.verb == "approve" else client.reject_export
+        info = verb(args.export_id, args.reason)
+    else:
+        ctx = context(args)
+        decide = export.approve_export if args.verb == "approve" else export.reject_export
+        info = decide(ctx, caller(ctx, args), args.export_id, args.reason)
     print(f"export {info.export_id} is now {info.state}")
     return 0
 
@@ -348,8 +422,12 @@ def cmd_export_decide(args: argparse.Namespace) -> int:
 def cmd_export_list(args: argparse.Namespace) -> int:
     from appliance.training import export
 
-    ctx = context(args)
-    items = export.list_exports(ctx, caller(ctx, args))
+    client = remote(args)
+    if client is not None:
+        items = client.list_exports()
+    else:
+        ctx = context(args)
+        items = export.list_exports(ctx, caller(ctx, args))
     if args.json:
         print_json([e.as_dict() for e in items])
     else:
@@ -361,8 +439,12 @@ def cmd_export_list(args: argparse.Namespace) -> int:
 def cmd_export_download(args: argparse.Namespace) -> int:
     from appliance.training import export
 
-    ctx = context(args)
-    info = export.download_export(ctx, caller(ctx, args), args.export_id, args.out)
+    client = remote(args)
+    if client is not None:
+        info = client.download_export(args.export_id, args.out)
+    else:
+        ctx = context(args)
+        info = export.download_export(ctx, caller(ctx, args), args.export_id, args.out)
     print(f"wrote {args.out} (sha256 {info.bundle_sha256})")
     return 0
 
