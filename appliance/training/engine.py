@@ -11,7 +11,6 @@ validation and test metrics -> safetensors bytes.
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import platform
@@ -32,29 +31,20 @@ from appliance.training.config import JobConfig
 from appliance.training.data import (
     FeatureDataset,
     PaddingCollator,
-    Split,
-    mix_by_weight,
-    percentile,
     sorted_by_length,
-    split_indices,
 )
 from appliance.training.inputs import BaseModel, DatasetInput
 from appliance.training.modeling import (
     ModelSpec,
     build_model,
-    detect_pooling,
-    load_tokenizer,
     lora_targets,
     weights_to_bytes,
 )
+from appliance.training.prepare import Prepared, prepare
 from appliance.training.recipe import (
-    BaseFacts,
-    DataStats,
     Recipe,
     choose_recipe,
-    head_learning_rate,
 )
-from appliance.training.tasks import Task, get_task
 from appliance.training.trainer import (
     SAVE_ON_STOP,
     ApplianceTrainer,
@@ -62,7 +52,6 @@ from appliance.training.trainer import (
     JobCallback,
     TrainHooks,
     load_trainable_weights,
-    trainable_weights,
 )
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".pkl", ".npz")
@@ -82,21 +71,6 @@ class Outcome:
     duration_s: float = 0.0
     hardware: dict[str, Any] = field(default_factory=dict)
     trials: list[dict[str, Any]] | None = None
-
-
-@dataclass
-class Prepared:
-    task: Task
-    tokenizer: Any
-    train: list[dict[str, Any]]
-    validation: list[dict[str, Any]]
-    test: list[dict[str, Any]]
-    labels: list[str]
-    tags: list[str]
-    split: dict[str, Any]
-    stats: DataStats
-    base: BaseFacts
-    pooling: str | None
 
 
 @dataclass
@@ -146,7 +120,9 @@ def run_training(
     scratch = Path(tempfile.mkdtemp(prefix="trainer-", dir=scratch_dir))
     try:
         if config.kind == "search":
-            outcome = _search(config, prepared, base, recipe, hooks, state, scratch)
+            from appliance.training.search import run_search
+
+            outcome = run_search(config, prepared, base, recipe, hooks, state, scratch)
         else:
             outcome = _train_once(config, prepared, base, recipe, hooks, state, scratch)
     finally:
@@ -168,10 +144,15 @@ def _train_once(
 ) -> Outcome:
     digest = prepared.split["sha256"]
     fit = fit_model(
-        prepared, base, recipe, _with_extra(hooks, lambda: {"split_sha256": digest}), state, scratch
+        prepared,
+        base,
+        recipe,
+        with_extra_state(hooks, lambda: {"split_sha256": digest}),
+        state,
+        scratch,
     )
     if fit.callback.stop_reason is not None:
-        status = _stop_status(fit.callback.stop_reason)
+        status = stop_status(fit.callback.stop_reason)
         return Outcome(status=status, reason=fit.callback.stop_reason, recipe=fit.recipe.as_dict())
     metrics = final_metrics(fit, prepared, hooks)
     weights = weights_to_bytes(fit.model, fit.spec)
@@ -184,290 +165,15 @@ def _train_once(
     )
 
 
-def _search(
-    config: JobConfig,
-    prepared: Prepared,
-    base: BaseModel,
-    recipe: Recipe,
-    hooks: TrainHooks,
-    state: dict[str, Any] | None,
-    scratch: Path,
-) -> Outcome:
-    """A small grid; each trial is judged on validation, and only the winner sees the test."""
-    grid = search_grid(config, recipe)
-    progress = _SearchProgress()
-    if state is not None and "search" in state:
-        progress.load(state["search"])
-    task = prepared.task
-    metric = f"validation_{task.selection_metric}"
-
-    def extra() -> dict[str, Any]:
-        return {
-            "split_sha256": prepared.split["sha256"],
-            "search_recipe": json.dumps(recipe.as_dict()),
-            "search": progress.state_dict(),
-        }
-
-    start = progress.index
-    for index in range(start, len(grid)):
-        progress.index = index
-        trial_recipe = grid[index]
-        rank = (trial_recipe.lora or {}).get("r", "-")
-        hooks.log(
-            f"trial {index + 1}/{len(grid)}: lr {trial_recipe.learning_rate:g}, "
-            f"epochs {trial_recipe.epochs:g}, lora r {rank}"
-        )
-        resuming = state is not None and index == start and "trainer_state" in state
-        phase = f"trial {index + 1}/{len(grid)}"
-        fit = fit_model(
-            prepared,
-            base,
-            trial_recipe,
-            _with_extra(hooks, extra),
-            state if resuming else None,
-            scratch,
-            phase=phase,
-        )
-        if fit.callback.stop_reason is not None:
-            status = _stop_status(fit.callback.stop_reason)
-            return Outcome(
-                status=status,
-                reason=fit.callback.stop_reason,
-                recipe=recipe.as_dict(),
-                trials=progress.done,
-            )
-        score = fit.validation or evaluate_split(
-            fit, prepared, prepared.validation, task.needs_predictions
-        )
-        value = float(score[task.selection_metric])
-        progress.done.append(
-            {
-                "learning_rate": trial_recipe.learning_rate,
-                "epochs": trial_recipe.epochs,
-                "lora_r": (trial_recipe.lora or {}).get("r"),
-                metric: value,
-            }
-        )
-        hooks.log(f"trial {index + 1}: validation {task.selection_metric} {value:.4f}")
-        if progress.best_index < 0 or _better(
-            value, progress.done[progress.best_index][metric], task.greater_is_better
-        ):
-            progress.best_index, progress.best_weights = index, trainable_weights(fit.model)
-        del fit
-    progress.index = len(grid)
-    best = (progress.best_index, progress.best_weights)
-    assert best[1] is not None
-    winner = grid[best[0]]
-    hooks.log(f"best trial {best[0] + 1}: lr {winner.learning_rate:g}, epochs {winner.epochs:g}")
-    model, spec = _new_model(prepared, base, winner)
-    load_trainable_weights(model, best[1])
-    trainer = _make_trainer(model, prepared, winner, TrainHooks(), None, scratch, None)
-    fit = Fit(
-        model,
-        trainer,
-        JobCallback(TrainHooks(), task.selection_metric, task.greater_is_better, 1),
-        winner,
-        spec,
-    )
-    metrics = final_metrics(fit, prepared, hooks)
-    metrics["search"] = {"trials": progress.done, "best_trial": best[0]}
-    return Outcome(
-        status="succeeded",
-        weights=weights_to_bytes(model, spec),
-        spec=spec,
-        metrics=metrics,
-        recipe=winner.as_dict(),
-        trials=progress.done,
-    )
-
-
-@dataclass
-class _SearchProgress:
-    """Finished trials and the best weights so far: what a search checkpoint adds."""
-
-    index: int = 0
-    done: list[dict[str, Any]] = field(default_factory=list)
-    best_index: int = -1
-    best_weights: dict[str, torch.Tensor] | None = None
-
-    def state_dict(self) -> dict[str, Any]:
-        return {
-            "index": self.index,
-            "trials": json.dumps(self.done),
-            "best_index": self.best_index,
-            "best_weights": self.best_weights,
-        }
-
-    def load(self, saved: dict[str, Any]) -> None:
-        self.index, self.done = int(saved["index"]), json.loads(saved["trials"])
-        self.best_index, self.best_weights = int(saved["best_index"]), saved["best_weights"]
-
-
-def _stop_status(reason: str) -> str:
+def stop_status(reason: str) -> str:
     """'cancelled' or 'interrupted' (progress kept), else 'stopped' (a revoked dataset, say)."""
     return reason if reason in SAVE_ON_STOP else "stopped"
-
-
-def _better(value: float, than: float, greater_is_better: bool) -> bool:
-    return value > than if greater_is_better else value < than
-
-
-def search_grid(config: JobConfig, recipe: Recipe) -> list[Recipe]:
-    """Learning rates x epochs x LoRA ranks; defaults bracket the recipe's learning rate."""
-    lrs = config.search_learning_rates or [
-        recipe.learning_rate / 3,
-        recipe.learning_rate,
-        recipe.learning_rate * 2,
-    ]
-    epochs = config.search_epochs or [recipe.epochs]
-    ranks: list[int | None] = [*config.search_lora_ranks] if config.search_lora_ranks else [None]
-    if recipe.lora is None and any(r is not None for r in ranks):
-        raise InvalidInput("search_lora_ranks needs method 'lora'")
-    trials = list(itertools.product(lrs, epochs, ranks))
-    budget = recipe.time_budget_s / len(trials) if recipe.time_budget_s else None
-    grid = []
-    for lr, n_epochs, rank in trials:
-        lora = dict(recipe.lora) if recipe.lora else None
-        if lora is not None and rank is not None:
-            lora.update(r=rank, alpha=2.0 * rank)
-        head_lr = head_learning_rate(lr) if recipe.head_learning_rate is not None else None
-        grid.append(
-            recipe.with_overrides(
-                learning_rate=lr,
-                head_learning_rate=head_lr,
-                epochs=float(n_epochs),
-                lora=lora,
-                time_budget_s=budget,
-                notes=[],
-            )
-        )
-    return grid
-
-
-# -- preparing data ------------------------------------------------------------------------------
-
-
-def prepare(
-    config: JobConfig, datasets: Sequence[DatasetInput], base: BaseModel, hooks: TrainHooks
-) -> Prepared:
-    task = get_task(config.task)
-    if len(datasets) != len(config.dataset_ids):
-        raise InvalidInput("the job names a different number of datasets than were read")
-    causal = task.model_kind == "causal"
-    tokenizer = load_tokenizer(base.path, causal=causal)
-    facts = base_facts(base)
-    tags = list(config.task_tags or [d.name for d in datasets]) if config.is_multitask else []
-    seed = config.split_seed if config.split_seed is not None else config.seed
-    parts, validation, test, records = [], [], [], {}
-    for i, dataset in enumerate(datasets):
-        own = _with_dataset_fields(config, dataset.fields)
-        examples = task.to_examples(dataset.records, own, tags[i] if tags else None)
-        if len(examples) < 3:
-            raise InvalidInput(
-                f"dataset {dataset.dataset_id} has {len(examples)} usable records; "
-                "training needs at least 3"
-            )
-        split = split_indices(
-            [task.stratify_key(e) for e in examples],
-            config.validation_fraction,
-            config.test_fraction,
-            seed,
-        )
-        parts.append([examples[j] for j in split.train])
-        validation += [examples[j] for j in split.validation]
-        test += [examples[j] for j in split.test]
-        records[dataset.dataset_id] = {"content_hash": dataset.content_hash, **_split_record(split)}
-    train = mix_by_weight(parts, config.dataset_weights, seed)
-    labels = task.label_names([*train, *validation, *test])
-    if task.model_kind == "encoder" and len(labels) < 2:
-        raise InvalidInput(f"classification needs at least 2 labels, found {len(labels)}")
-    lengths = task.token_lengths(train, tokenizer)
-    stats = DataStats(
-        len(train),
-        len(validation),
-        len(labels),
-        percentile(lengths, 50),
-        percentile(lengths, 99),
-        max(lengths),
-    )
-    hooks.log(
-        f"data: {stats.n_train} train, {len(validation)} validation, {len(test)} test; "
-        f"{len(labels)} labels; tokens p50 {stats.length_p50}, p99 {stats.length_p99}"
-    )
-    split_doc = {"seed": seed, "datasets": records, "tags": tags, "weights": config.dataset_weights}
-    split_doc["sha256"] = checkpoint_digest(split_doc)
-    pooling = None
-    if task.uses_pooling:
-        pooling = (
-            config.pooling
-            if config.pooling != "auto"
-            else detect_pooling(base.path, facts.model_type, _is_decoder(base.path))
-        )
-    return Prepared(
-        task, tokenizer, train, validation, test, labels, tags, split_doc, stats, facts, pooling
-    )
-
-
-FIELD_ROLES = ("text_field", "label_field", "prompt_field", "response_field")
-
-
-def _with_dataset_fields(config: JobConfig, fields: dict[str, str] | None) -> JobConfig:
-    """The dataset's own field names, unless the job named its own."""
-    chosen = {
-        k: v
-        for k, v in (fields or {}).items()
-        if k in FIELD_ROLES and v and k not in config.model_fields_set
-    }
-    return config.model_copy(update=chosen) if chosen else config
-
-
-def _split_record(split: Split) -> dict[str, Any]:
-    return split.record()
-
-
-def checkpoint_digest(doc: dict[str, Any]) -> str:
-    import hashlib
-
-    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
-
-
-def base_facts(base: BaseModel) -> BaseFacts:
-    config = json.loads((base.path / "config.json").read_text("utf-8"))
-    positions = int(config.get("max_position_embeddings") or config.get("n_positions") or 512)
-    return BaseFacts(
-        base.name, str(config.get("model_type", "")), count_parameters(base.path), positions
-    )
-
-
-def count_parameters(path: Path) -> int:
-    """From the safetensors headers alone, without loading a weight."""
-    total = 0
-    files = sorted(path.glob("*.safetensors"))
-    for file in files:
-        with file.open("rb") as handle:
-            size = int.from_bytes(handle.read(8), "little")
-            header = json.loads(handle.read(size))
-        for name, entry in header.items():
-            if name != "__metadata__":
-                n = 1
-                for dim in entry["shape"]:
-                    n *= int(dim)
-                total += n
-    if not files:  # pickled weights: estimate from size (fp32)
-        total = sum(f.stat().st_size for f in path.glob("*.bin")) // 4
-    return total
-
-
-def _is_decoder(path: Path) -> bool:
-    config = json.loads((path / "config.json").read_text("utf-8"))
-    archs = " ".join(config.get("architectures") or [])
-    return bool(config.get("is_decoder")) or "CausalLM" in archs or "LMHead" in archs
 
 
 # -- fitting -------------------------------------------------------------------------------------
 
 
-def _new_model(prepared: Prepared, base: BaseModel, recipe: Recipe) -> tuple[nn.Module, ModelSpec]:
+def new_model(prepared: Prepared, base: BaseModel, recipe: Recipe) -> tuple[nn.Module, ModelSpec]:
     task = prepared.task
     spec = ModelSpec(
         task=task.name,
@@ -502,12 +208,14 @@ def fit_model(
     task = prepared.task
     if state is not None:  # the plan the interrupted run made, not a fresh one
         recipe = Recipe.from_dict(json.loads(state["recipe"]))
-    model, spec = _new_model(prepared, base, recipe)
+    model, spec = new_model(prepared, base, recipe)
     if state is not None:
         load_trainable_weights(model, state["model"])
         hooks.log(f"resuming from step {json.loads(state['trainer_state'])['global_step']}")
     outer_extra = hooks.extra_state
-    hooks = _with_extra(hooks, lambda: {**outer_extra(), "recipe": json.dumps(recipe.as_dict())})
+    hooks = with_extra_state(
+        hooks, lambda: {**outer_extra(), "recipe": json.dumps(recipe.as_dict())}
+    )
     budget = BudgetClock(recipe.time_budget_s, hooks.clock) if recipe.time_budget_s else None
     callback = JobCallback(
         hooks,
@@ -519,7 +227,7 @@ def fit_model(
     )
     if state is not None and "tracker" in state:
         callback.load_state_dict(state["tracker"])
-    trainer = _make_trainer(model, prepared, recipe, hooks, state, scratch, callback, budget)
+    trainer = make_trainer(model, prepared, recipe, hooks, state, scratch, callback, budget)
     callback.trainer = trainer
     result = trainer.train()
     callback.trainer = None  # later evaluations are final scores, not epochs to track
@@ -554,7 +262,7 @@ def _collator(prepared: Prepared, recipe: Recipe) -> PaddingCollator:
     return PaddingCollator(int(prepared.tokenizer.pad_token_id), multiple)
 
 
-def _make_trainer(
+def make_trainer(
     model: nn.Module,
     prepared: Prepared,
     recipe: Recipe,
@@ -747,7 +455,7 @@ def library_versions() -> dict[str, str]:
     }
 
 
-def _with_extra(hooks: TrainHooks, extra: Any) -> TrainHooks:
+def with_extra_state(hooks: TrainHooks, extra: Any) -> TrainHooks:
     from dataclasses import replace
 
     return replace(hooks, extra_state=extra)

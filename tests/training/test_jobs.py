@@ -294,7 +294,7 @@ def test_resume_after_the_worker_is_killed(
 ) -> None:
     dataset_id = make_dataset(intent_records())
     job = jobs.submit_job(
-        ctx, people["olivia"], classification_job(dataset_id, epochs=30, checkpoint_every_steps=5)
+        ctx, people["olivia"], classification_job(dataset_id, epochs=8, checkpoint_every_steps=5)
     )
     pid = jobs.start_worker(ctx, job.job_id)
     wait_until(
