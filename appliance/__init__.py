@@ -43,3 +43,8 @@ def _preload_torch_runtime() -> None:
 
 
 _preload_torch_runtime()
+
+# transformers' deprecation notices are for library authors, not for an operator's terminal.
+__import__("warnings").filterwarnings(
+    "ignore", category=FutureWarning, module=r"transformers(\.|$)"
+)

@@ -36,22 +36,24 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from appliance.redaction import analyze_lines
+    from appliance.redaction import analyze_lines, build_analyzer
 
+    analyzer = build_analyzer(_settings(args))
     source = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")  # noqa: SIM115
     with source:
-        for result in analyze_lines(source, plain=args.plain, settings=_settings(args)):
+        for result in analyze_lines(source, plain=args.plain, analyzer=analyzer):
             sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
     return 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from appliance.redaction import evaluate_files, format_table
+    from appliance.redaction import build_analyzer, evaluate
 
-    table = evaluate_files(args.gold, args.pred, settings=_settings(args))
+    analyzer = None if args.pred else build_analyzer(_settings(args))
+    table = evaluate(args.gold, args.pred, analyzer=analyzer)
     if args.json:
-        json.dump(table, sys.stdout, indent=2)
+        json.dump(table.to_dict(), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        sys.stdout.write(format_table(table))
+        sys.stdout.write(table.render().rstrip("\n") + "\n")
     return 0

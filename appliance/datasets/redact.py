@@ -102,9 +102,18 @@ def _build(job: RedactionJob) -> dict[str, Any]:
     from appliance.redaction import Redactor, build_analyzer
 
     analyzer = build_analyzer(Settings.model_validate(job.settings))
-    return {
-        field: Redactor(analyzer, operators=dict(spec.operator_for(field)),
-                        default_operator=spec.default_operator,
-                        pseudonym_key=job.pseudonym_key)
-        for field in spec.text_fields()
-    }
+    # One redactor for every field, so a pseudonym is the same wherever the value appears.
+    redactor = Redactor(
+        analyzer,
+        operators={k: _OPERATOR_NAMES[v] for k, v in spec.operators.items()},
+        default_operator=_OPERATOR_NAMES[spec.default_operator],
+        pseudonym_key=job.pseudonym_key,
+        field_operators={f: {k: _OPERATOR_NAMES[v] for k, v in ops.items()}
+                         for f, ops in spec.field_operators.items()},
+    )
+    return {field: redactor for field in spec.text_fields()}
+
+
+#: Spec operator names -> the redaction engine's.
+_OPERATOR_NAMES = {"placeholder": "placeholder", "mask": "mask", "pseudonym": "pseudonym",
+                   "drop_record": "drop"}

@@ -15,7 +15,7 @@ from appliance.gate import Principal
 from appliance.training import export, jobs, models
 
 #: Keeps the demo well under five minutes on two CPU cores.
-DEMO_TIME_BUDGET_S = 150
+DEMO_TIME_BUDGET_S = 75
 
 
 def train_and_export(
