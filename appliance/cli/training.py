@@ -53,8 +53,11 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     _register_jobs(commands)
     _register_models(commands)
     _register_exports(commands)
-    worker = commands.add_parser("worker", help="run one job's worker (started by the service)")
-    worker.add_argument("job_id")
+    worker = commands.add_parser(
+        "worker", help="the job runner: run queued jobs one at a time, each in its own process")
+    worker.add_argument("job_id", nargs="?", help="run just this job, then exit")
+    worker.add_argument("--poll-seconds", type=float, default=2.0)
+    worker.add_argument("--once", action="store_true", help="drain the queue, then exit")
     worker.set_defaults(handler=cmd_worker)
 
 
@@ -304,9 +307,42 @@ def cmd_job_cancel(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    """One job, or the long-running runner behind ``appliance-worker.service``.
+
+    The runner restarts jobs whose worker died (they resume from their checkpoint), then runs the
+    oldest queued job in a child process and waits for it, so a crash in training never takes
+    the runner down. SIGTERM stops it between jobs; a running job is cancelled by its own
+    worker's SIGTERM handling, which saves a checkpoint.
+    """
+    import signal
+    import subprocess
+
     from appliance.training import worker
 
-    return worker.main([args.job_id, "--home", str(context(args).home)])
+    ctx = context(args)
+    if args.job_id:
+        return worker.main([args.job_id, "--home", str(ctx.home)])
+    from appliance.training import jobs
+
+    stopping: list[int] = []
+    signal.signal(signal.SIGTERM, lambda signum, _frame: stopping.append(signum))
+    print(f"job runner on {ctx.home}: waiting for queued jobs", file=sys.stderr, flush=True)
+    while not stopping:
+        jobs.recover_jobs(ctx)
+        row = ctx.conn.execute("SELECT job_id FROM jobs WHERE state='QUEUED'"
+                               " ORDER BY created_at, job_id LIMIT 1").fetchone()
+        if row is None:
+            if args.once:
+                return 0
+            time.sleep(args.poll_seconds)
+            continue
+        print(f"running {row['job_id']}", file=sys.stderr, flush=True)
+        subprocess.run(  # noqa: S603
+            [sys.executable, "-m", "appliance.training.worker", row["job_id"],
+             "--home", str(ctx.home)], stdin=subprocess.DEVNULL, check=False)
+        if jobs.load_job(ctx, row["job_id"]).state == "QUEUED":
+            time.sleep(args.poll_seconds)  # the worker could not claim it; don't spin
+    return 0
 
 
 def cmd_model_list(args: argparse.Namespace) -> int:
