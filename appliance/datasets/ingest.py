@@ -62,6 +62,7 @@ def ingest_stream(
     total_bytes: int | None = None,
     progress: bool = False,
     workers: int | None = None,
+    parallel_min_bytes: int = PARALLEL_MIN_BYTES,
 ) -> IngestResult:
     """Store one input as a new PENDING_REVIEW dataset, or raise and store nothing."""
     if not name.strip() or len(name) > 200:
@@ -79,7 +80,8 @@ def ingest_stream(
     try:
         records = _cleaned(read_records(_counting(stream, bar), source_name, fmt,
                                         ctx.settings.max_record_bytes), cleaner, spec)
-        parallel = (workers or os.cpu_count() or 1) > 1 and (total_bytes or 0) >= PARALLEL_MIN_BYTES
+        workers = workers or os.cpu_count() or 1
+        parallel = workers > 1 and (total_bytes or 0) >= parallel_min_bytes
         if job.uses_pseudonyms():
             parallel = False  # pseudonym numbers are assigned in order of first appearance
         stored = _store(ctx, job, _batches(records), workers if parallel else 0)
