@@ -243,7 +243,10 @@ def test_no_plaintext_or_weights_on_disk(
 
 
 def long_job(dataset_id: str) -> dict[str, Any]:
-    return classification_job(dataset_id, epochs=400, checkpoint_every_steps=5)
+    # early stopping would end a tiny job before the test acts on it
+    return classification_job(
+        dataset_id, epochs=400, checkpoint_every_steps=5, early_stopping_patience=1000
+    )
 
 
 def start(ctx: Any, people: dict[str, Any], dataset_id: str) -> tuple[str, int]:
@@ -294,7 +297,11 @@ def test_resume_after_the_worker_is_killed(
 ) -> None:
     dataset_id = make_dataset(intent_records())
     job = jobs.submit_job(
-        ctx, people["olivia"], classification_job(dataset_id, epochs=8, checkpoint_every_steps=5)
+        ctx,
+        people["olivia"],
+        classification_job(
+            dataset_id, epochs=8, checkpoint_every_steps=5, early_stopping_patience=1000
+        ),
     )
     pid = jobs.start_worker(ctx, job.job_id)
     wait_until(
