@@ -244,8 +244,9 @@ def test_no_plaintext_or_weights_on_disk(
 
 def long_job(dataset_id: str) -> dict[str, Any]:
     # early stopping would end a tiny job before the test acts on it
+    # and on a quiet machine the tiny model runs thousands of steps a second: make it long
     return classification_job(
-        dataset_id, epochs=400, checkpoint_every_steps=5, early_stopping_patience=1000
+        dataset_id, epochs=1000, checkpoint_every_steps=5, early_stopping_patience=1000
     )
 
 
@@ -267,7 +268,7 @@ def reap(pid: int) -> None:
 def test_cancel_a_running_job_within_seconds(
     ctx: Any, people: dict[str, Any], bases: Any, make_dataset: Callable[..., str]
 ) -> None:
-    job_id, pid = start(ctx, people, make_dataset(intent_records()))
+    job_id, pid = start(ctx, people, make_dataset(intent_records(n_per_label=160)))
     asked = time.monotonic()
     jobs.cancel_job(ctx, people["olivia"], job_id)
     done = jobs.wait_for_job(ctx, job_id, poll_s=0.2, timeout_s=60)
@@ -282,7 +283,7 @@ def test_revoked_dataset_stops_a_running_job(
 ) -> None:
     from appliance import datasets as ds
 
-    dataset_id = make_dataset(intent_records())
+    dataset_id = make_dataset(intent_records(n_per_label=160))
     job_id, pid = start(ctx, people, dataset_id)
     ds.revoke_dataset(ctx, people["carol"], dataset_id, "consent withdrawn")
     done = jobs.wait_for_job(ctx, job_id, poll_s=0.2, timeout_s=60)
