@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     policy_dir: Path | None = Field(
         None, description="Rego policies and data; default: the policies/ shipped with the code."
     )
+    policy_cache_size: int = Field(
+        4096, ge=0, description="Embedded engine: decisions kept for repeated requests; 0 = none."
+    )
     max_record_bytes: int = Field(1_000_000, gt=0, description="Largest single record accepted.")
     max_upload_bytes: int = Field(2 * 1024**3, gt=0, description="Largest upload accepted.")
     token_ttl_days: int = Field(90, gt=0, description="Lifetime of new API tokens.")

@@ -33,6 +33,12 @@ class Decision:
         """A deny that says the engine, not a rule, failed (fail closed)."""
         return cls(allow=False, reasons=[ENGINE_ERROR + _shorten(detail)], policy_hash=policy_hash)
 
+    @property
+    def is_engine_error(self) -> bool:
+        """True for a deny made because the engine failed, not by a rule of the policy."""
+        return not self.allow and len(self.reasons) == 1 and self.reasons[0].startswith(
+            ENGINE_ERROR)
+
     def as_dict(self) -> dict[str, Any]:
         return {"allow": self.allow, "reasons": list(self.reasons), "policy_hash": self.policy_hash}
 
@@ -78,24 +84,30 @@ def loads_strict(text: str) -> Any:
     return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
 
 
-def normalize_input(policy_input: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
-    """The input as plain JSON types, and its JSON text; raises ValueError if it is not JSON.
+def canonical_input_text(policy_input: Mapping[str, Any]) -> str:
+    """The input as JSON text with sorted keys; raises ValueError if it is not a JSON object.
 
-    Both engines then see exactly the document an OPA server would receive over HTTP: tuples
-    become lists, and sets, bytes, NaN or objects that are not JSON are refused. NUL characters
-    are refused too: rego-cpp reads strings as C strings and would cut them at the first NUL,
-    making two different names look equal.
+    ``json.loads`` of the text is exactly the document an OPA server would receive over HTTP:
+    tuples become lists, and sets, bytes, NaN or objects that are not JSON are refused. NUL
+    characters are refused too: rego-cpp reads strings as C strings and would cut them at the
+    first NUL, making two different names look equal. Equal inputs give equal texts, which is
+    what the decision cache is keyed by.
     """
+    if not isinstance(policy_input, dict):
+        raise ValueError("the input is not a JSON object")
     try:
-        text = json.dumps(policy_input, ensure_ascii=False, allow_nan=False)
+        text = json.dumps(policy_input, ensure_ascii=False, allow_nan=False, sort_keys=True)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"the input is not a JSON document: {exc}") from None
     if "\\u0000" in text:
         raise ValueError("the input contains a NUL character")
-    document = json.loads(text)
-    if not isinstance(document, dict):
-        raise ValueError("the input is not a JSON object")
-    return document, text
+    return text
+
+
+def normalize_input(policy_input: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
+    """The input as plain JSON types, and its canonical text (:func:`canonical_input_text`)."""
+    text = canonical_input_text(policy_input)
+    return json.loads(text), text
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from appliance.policy.opa_server import OpaServerEngine
 
 # The compiled embedded engine for each policy directory: every context a process opens reuses
 # it until a policy file changes.
-_embedded: dict[Path, EmbeddedEngine] = {}
+_embedded: dict[tuple[Path, int], EmbeddedEngine] = {}
 _embedded_lock = threading.Lock()
 
 
@@ -37,19 +37,19 @@ def load_engine(settings: Settings) -> PolicyEngine:
     """
     policy_dir = resolve_policy_dir(settings)
     if settings.policy_backend == "embedded":
-        return _embedded_engine(policy_dir)
+        return _embedded_engine(policy_dir, settings.policy_cache_size)
     if settings.policy_backend == "opa":
-        return OpaServerEngine(settings.opa_url, policy_dir)
+        return OpaServerEngine(settings.opa_url, policy_dir)  # the server decides, every time
     raise ConfigurationError(f"unknown policy_backend {settings.policy_backend!r}")
 
 
-def _embedded_engine(policy_dir: Path) -> EmbeddedEngine:
+def _embedded_engine(policy_dir: Path, cache_size: int) -> EmbeddedEngine:
     # Hashing the files again on each call is what makes the reuse safe: an edited policy gets
-    # a new hash, so a new engine.
+    # a new hash, so a new engine (and a new, empty decision cache).
     current = read_policy_dir(policy_dir).policy_hash
     with _embedded_lock:
-        engine = _embedded.get(policy_dir)
+        engine = _embedded.get((policy_dir, cache_size))
         if engine is None or engine.policy_hash != current:
-            engine = EmbeddedEngine(policy_dir)
-            _embedded[policy_dir] = engine
+            engine = EmbeddedEngine(policy_dir, cache_size=cache_size)
+            _embedded[(policy_dir, cache_size)] = engine
         return engine

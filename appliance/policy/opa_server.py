@@ -13,25 +13,23 @@ and the HTTP session ignores proxy settings from the environment.
 Fail closed, as the embedded engine: an unreachable server, an HTTP error, an undefined or
 malformed result is a deny saying the engine failed; a server that cannot be reached or will
 not take the policy when the engine starts raises :class:`PolicyUnavailable`.
+
+Decisions are not cached by default (``cache_size=0``): the server is the decision point, an
+outage must deny at once, and a server can be handed another policy behind the appliance's back.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import threading
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from appliance.errors import ConfigurationError, PolicyUnavailable
-from appliance.policy.bundle import PolicyBundle, read_policy_dir
-from appliance.policy.decision import (
-    ENGINE_ERROR,
-    Decision,
-    decision_from_document,
-    normalize_input,
-)
+from appliance.policy.base import EngineBase
+from appliance.policy.bundle import read_policy_dir
+from appliance.policy.decision import ENGINE_ERROR, Decision, decision_from_document
 
 #: The decision document, as an OPA data path.
 DECISION_PATH = "appliance/authz/decision"
@@ -40,33 +38,21 @@ LOAD_ERRORS_PATH = "appliance/authz/load_errors"
 POLICY_ID_PREFIX = "appliance-policy/"
 
 
-class OpaServerEngine:
+class OpaServerEngine(EngineBase):
     """Decide by querying an OPA server on a loopback address through opa-python-client."""
 
     def __init__(self, url: str, policy_dir: Path, *, timeout: float = 2.0,
-                 decision_path: str = DECISION_PATH) -> None:
+                 decision_path: str = DECISION_PATH, cache_size: int = 0) -> None:
+        super().__init__(read_policy_dir(policy_dir), cache_size=cache_size)
         self._host, self._port, self._ssl = _loopback_endpoint(url)
         self._url = url
         self._timeout = timeout
         self._package, _, self._rule = decision_path.rpartition("/")
-        self._policy = read_policy_dir(policy_dir)
         self._local = threading.local()
         self._upload()
         self._check_loaded()
 
-    @property
-    def policy_hash(self) -> str:
-        return self._policy.policy_hash
-
-    @property
-    def policy(self) -> PolicyBundle:
-        return self._policy
-
-    def decide(self, policy_input: Mapping[str, Any], /) -> Decision:
-        try:
-            document, _ = normalize_input(policy_input)
-        except ValueError as exc:
-            return Decision.engine_error(str(exc), self.policy_hash)
+    def _decide_document(self, document: dict[str, Any]) -> Decision:
         try:
             response = self._client().query_rule(
                 input_data=document, package_path=self._package, rule_name=self._rule)

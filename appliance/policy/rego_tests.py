@@ -33,10 +33,10 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from regopy import Input, Interpreter
+from regopy import Interpreter
 
 from appliance.policy.bundle import TEST_SUFFIX, default_policy_dir, read_policy_dir
-from appliance.policy.embedded import rego_value
+from appliance.policy.embedded import rego_input
 
 _PACKAGE = re.compile(r"^package\s+([A-Za-z_][\w.]*)", re.MULTILINE)
 _TEST_HEAD = re.compile(r"^(test_\w+)\s+if\s*\{", re.MULTILINE)
@@ -260,7 +260,7 @@ def _run_one(interpreter: Interpreter, bundle: object, prefix: str,
             if output == "undefined":
                 return RegoTestResult(item.test, False, "its `with input as` value is undefined")
             value = json.loads(output)["expressions"][0]
-        interpreter.set_input(Input(rego_value(value)))
+        interpreter.set_input(rego_input(value))
         output = str(interpreter.query_bundle_entrypoint(
             bundle, prefix + item.test.name))  # type: ignore[arg-type]
     except Exception as exc:

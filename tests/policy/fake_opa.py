@@ -13,9 +13,9 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from regopy import Input, Interpreter
+from regopy import Interpreter
 
-from appliance.policy.embedded import rego_value
+from appliance.policy.embedded import rego_input
 
 
 class FakeOpa:
@@ -49,7 +49,7 @@ class FakeOpa:
             for name, source in self.modules.items():
                 interpreter.add_module(name, source)
             bundle = interpreter.build(None, [path])
-            interpreter.set_input(Input(rego_value(document)))
+            interpreter.set_input(rego_input(document))
             text = str(interpreter.query_bundle_entrypoint(bundle, path))
         if text == "undefined":
             return False, None

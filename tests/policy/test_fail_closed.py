@@ -131,6 +131,8 @@ def engine_error(decision: Decision) -> bool:
 def test_engine_exception_denies(engine: EmbeddedEngine, monkeypatch: pytest.MonkeyPatch) -> None:
     assert engine.decide(ALLOWED).allow
     compiled = engine._compiled()
+    assert engine.cache is not None
+    engine.cache.clear()  # a kept decision would never reach the failing engine
 
     def explode(*_: object) -> object:
         raise RuntimeError("rego-cpp fell over")

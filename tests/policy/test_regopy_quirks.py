@@ -7,15 +7,15 @@ import json
 
 from regopy import Input, Interpreter, rego_shared
 
-from appliance.policy.embedded import rego_value
+from appliance.policy.embedded import rego_input
 
 
-def _query(module: str, rule: str, value: object = None) -> str:
+def _query(module: str, rule: str, value: object = None, *, escaped: bool = False) -> str:
     """The raw output text: regopy's Output would try to parse it, and fail on the broken ones."""
     interpreter = Interpreter()
     interpreter.add_module("t.rego", "package t\n" + module)
     if value is not None:
-        interpreter.set_input(Input(value))
+        interpreter.set_input(rego_input(value) if escaped else Input(value))
     output = rego_shared.rego_query(interpreter._impl, f"data.t.{rule}")
     try:
         return str(rego_shared.rego_output_string(output))
@@ -39,9 +39,9 @@ def test_sort_of_a_set_does_not_compare_as_an_array() -> None:
 
 
 def test_raw_input_strings_are_written_back_unescaped() -> None:
-    # Why EmbeddedEngine passes strings in their JSON-escaped form (rego_value).
+    # Why EmbeddedEngine passes strings in their JSON-escaped form (rego_input).
     name = 'a"b\\c'
     raw = _query("x := input.n", "x", {"n": name})
     assert raw == '{"expressions":["a"b\\c"]}'
-    escaped = _query("x := input.n", "x", rego_value({"n": name}))
+    escaped = _query("x := input.n", "x", {"n": name}, escaped=True)
     assert json.loads(escaped)["expressions"] == [name]
