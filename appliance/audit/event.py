@@ -37,7 +37,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, TypeAlias, cast
 
 from appliance.audit.canonical import (
     MAX_SAFE_INTEGER,
@@ -58,6 +58,7 @@ EVENT_FIELDS = (
     "policy_hash", "details", "prev_hash", "hash",
 )
 RECORD_FIELDS = EVENT_FIELDS[2:11]
+RECORD_KEYS = frozenset(RECORD_FIELDS)
 EVENT_KEYS = frozenset(EVENT_FIELDS)
 #: ``,"hash":"`` + 64 hex + ``"}``: what follows the hashed bytes (minus their ``}``) on a line.
 HASH_SUFFIX_LEN = 75
@@ -75,6 +76,7 @@ _HEX64 = re.compile(r"[0-9a-f]{64}")
 _TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
 _DETAIL_KEY = re.compile(r"[a-z][a-z0-9_]{0,63}")
 _DETAIL_STR = re.compile(r"[A-Za-z0-9._:/@+=*#-]{0,128}")
+_DETAIL_STR_MATCH = _DETAIL_STR.fullmatch
 
 ALWAYS_SECRET = frozenset(
     {"password", "passwd", "passphrase", "secret", "pin", "otp", "cookie", "mnemonic", "seed",
@@ -115,15 +117,15 @@ class AuditRecord:
         _check_text("actor", self.actor, minimum=1)
         _check_text("resource", self.resource)
         _check_text("purpose", self.purpose)
-        _check_pattern("role", self.role, _IDENT)
-        _check_pattern("action", self.action, _ACTION, limit=128)
-        _check_pattern("policy_hash", self.policy_hash, _POLICY_HASH)
+        _check_known("role", self.role, _IDENT, _GOOD_ROLES)
+        _check_known("action", self.action, _ACTION, _GOOD_ACTIONS, limit=128)
+        _check_known("policy_hash", self.policy_hash, _POLICY_HASH, _GOOD_POLICY_HASHES)
         if self.decision not in DECISIONS:
             raise InvalidInput(f"audit decision must be 'allow' or 'deny', got {self.decision!r}")
 
     @classmethod
     def from_fields(cls, fields: Mapping[str, Any]) -> AuditRecord:
-        unknown = sorted(set(fields) - set(RECORD_FIELDS))
+        unknown = sorted(fields.keys() - RECORD_KEYS)
         if unknown:
             raise InvalidInput(f"unknown audit event field(s): {', '.join(unknown)}")
         try:
@@ -244,26 +246,37 @@ def seal_line(
     ``record`` is already validated, so this builds the event without validating it twice; the
     hash is computed here from the same bytes that are written.
     """
-    event = object.__new__(AuditEvent)
-    values = {
-        "seq": seq, "time": time, "actor": record.actor, "role": record.role,
-        "action": record.action, "resource": record.resource, "purpose": record.purpose,
-        "decision": record.decision, "reasons": record.reasons,
-        "policy_hash": record.policy_hash, "details": record.details, "prev_hash": prev_hash,
-    }
-    if type(seq) is not int or seq < 1 or not _TIME.fullmatch(time):
+    if type(seq) is not int or seq < 1 or not _TIME_MATCH(time):
         raise InvalidInput(f"cannot seal event {seq!r} at {time!r}")
-    if not _HEX64.fullmatch(prev_hash):
+    if type(prev_hash) is not str or not _HEX64_MATCH(prev_hash):
         raise InvalidInput(f"prev_hash must be 64 hex digits, got {prev_hash!r}")
-    for name, value in values.items():
-        object.__setattr__(event, name, value)
+    reasons, details = record.reasons, record.details
     # Every field was checked by AuditRecord: ASCII keys, printable strings (so no lone
     # surrogates), integers within +-(2**53 - 1), no floats. The C encoder is exact for these
     # (see appliance.audit.canonical), so the type walk of canonical_json is skipped here.
-    body = encode_trusted(event.body()).encode("utf-8")
-    digest = hash_body(body)
-    object.__setattr__(event, "hash", digest)
-    return event, join_line(body, digest) + b"\n"
+    body = encode_trusted({
+        "seq": seq, "time": time, "actor": record.actor, "role": record.role,
+        "action": record.action, "resource": record.resource, "purpose": record.purpose,
+        "decision": record.decision, "reasons": list(reasons),
+        "policy_hash": record.policy_hash, "details": dict(details), "prev_hash": prev_hash,
+    }).encode("utf-8")
+    digest = _sha256(body).hexdigest()
+    event = _new_event(AuditEvent)
+    for set_slot, value in zip(_EVENT_SLOTS, (
+        seq, time, record.actor, record.role, record.action, record.resource, record.purpose,
+        record.decision, reasons, record.policy_hash, details, prev_hash, digest,
+    ), strict=True):
+        set_slot(event, value)
+    return event, body[:-1] + _HASH_PREFIX + digest.encode("ascii") + b'"}\n'
+
+
+_new_event = object.__new__
+_sha256 = hashlib.sha256
+_TIME_MATCH = _TIME.fullmatch
+_HEX64_MATCH = _HEX64.fullmatch
+#: The slots' own setters, in ``EVENT_FIELDS`` order: what ``object.__setattr__`` ends up
+#: calling on a frozen dataclass, without looking the attribute up by name each time.
+_EVENT_SLOTS = tuple(getattr(AuditEvent, name).__set__ for name in EVENT_FIELDS)
 
 
 def _check_text(name: str, value: object, *, minimum: int = 0) -> None:
@@ -279,30 +292,63 @@ def _check_pattern(name: str, value: object, pattern: re.Pattern[str], limit: in
         raise InvalidInput(f"audit {name} {value!r:.80} is not of the form {pattern.pattern}")
 
 
+# Values already found valid, so that the few roles, actions, policy hashes and detail keys a
+# deployment uses are checked by one set lookup instead of a regular expression on every event.
+# Validity is a pure function of the string, so a hit proves what the check would; each cache
+# stops growing at _KNOWN_LIMIT entries and then the checks simply run every time.
+_KNOWN_LIMIT = 1024
+_GOOD_ROLES: set[str] = set()
+_GOOD_ACTIONS: set[str] = set()
+_GOOD_POLICY_HASHES: set[str] = set()
+_GOOD_DETAIL_KEYS: set[str] = set()
+
+
+def _check_known(
+    name: str, value: object, pattern: re.Pattern[str], known: set[str], limit: int = 128
+) -> None:
+    if type(value) is str and value in known:
+        return
+    _check_pattern(name, value, pattern, limit)
+    if len(known) < _KNOWN_LIMIT:
+        known.add(value)  # type: ignore[arg-type]  # _check_pattern proved it is a str
+
+
 def _check_reasons(reasons: object) -> tuple[str, ...]:
-    if isinstance(reasons, str) or not isinstance(reasons, Sequence):
+    kind = type(reasons)  # a list or tuple first: the ABC check below is slow
+    if kind is not tuple and kind is not list and (
+            isinstance(reasons, str) or not isinstance(reasons, Sequence)):
         raise InvalidInput("audit reasons must be a list of strings")
-    if len(reasons) > MAX_REASONS:
-        raise InvalidInput(f"at most {MAX_REASONS} audit reasons, got {len(reasons)}")
-    for reason in reasons:
+    items = cast("Sequence[object]", reasons)
+    if len(items) > MAX_REASONS:
+        raise InvalidInput(f"at most {MAX_REASONS} audit reasons, got {len(items)}")
+    for reason in items:
         if type(reason) is not str or len(reason) > 512 or not reason.isprintable():
             raise InvalidInput(
                 f"audit reason {reason!r:.80} must be up to 512 printable characters")
-    return tuple(reasons)
+    return tuple(items)  # type: ignore[arg-type]  # every item was checked to be a str
 
 
 def _check_details(details: object) -> Mapping[str, DetailValue]:
-    if not isinstance(details, Mapping):
+    if type(details) is not dict and not isinstance(details, Mapping):
         raise InvalidInput("audit details must be a mapping of ids and hashes")
     if len(details) > MAX_DETAILS:
         raise InvalidInput(f"at most {MAX_DETAILS} audit details, got {len(details)}")
     checked: dict[str, DetailValue] = {}
+    known = _GOOD_DETAIL_KEYS
     for key, value in details.items():
-        _check_detail_key(key)
-        if isinstance(value, list | tuple):
+        if type(key) is not str or key not in known:
+            _check_detail_key(key)
+            if len(known) < _KNOWN_LIMIT:
+                known.add(key)
+        kind = type(value)
+        if kind is str:  # the common case, inlined: an id or a hash
+            if not _DETAIL_STR_MATCH(value):
+                _check_detail_scalar(key, value)  # raises
+            checked[key] = value
+        elif kind is list or kind is tuple or isinstance(value, list | tuple):
             if len(value) > MAX_DETAIL_ITEMS:
                 raise InvalidInput(f"audit detail {key!r}: at most {MAX_DETAIL_ITEMS} items")
-            checked[key] = tuple(_check_detail_scalar(key, item) for item in value)
+            checked[key] = tuple([_check_detail_scalar(key, item) for item in value])
         else:
             checked[key] = _check_detail_scalar(key, value)
     return MappingProxyType(checked)
