@@ -397,6 +397,80 @@ test_deny_compliance_downloads_export if {
 }
 
 # ---------------------------------------------------------------------------
+# Base models: registering one points training at a local directory of
+# weights, an administrative act (DESIGN.md: admin), not an operator's
+# ---------------------------------------------------------------------------
+
+_base := {"type": "base_model", "id": "minilm-l12"}
+
+test_allow_admin_registers_base_model if {
+	d := authz.decision with input as _read("adam", "admin", "model.base.register", _base, "administration")
+	d == {"allow": true, "reasons": ["role: admin may model.base.register"]}
+}
+
+test_deny_operator_registers_base_model if {
+	d := authz.decision with input as _read("olivia", "operator", "model.base.register", _base, "administration")
+	d == {"allow": false, "reasons": ["role: operator may not model.base.register"]}
+}
+
+test_deny_compliance_registers_base_model if {
+	d := authz.decision with input as _read("carol", "compliance", "model.base.register", _base, "administration")
+	d.reasons == ["role: compliance may not model.base.register"]
+}
+
+test_deny_auditor_registers_base_model if {
+	d := authz.decision with input as _read("audra", "auditor", "model.base.register", _base, "administration")
+	d.reasons == ["role: auditor may not model.base.register"]
+}
+
+test_deny_base_model_registration_without_a_name if {
+	d := authz.decision with input as _read("adam", "admin", "model.base.register", {"type": "base_model"}, "administration")
+	d.reasons == ["resource: model.base.register needs the base_model's id"]
+}
+
+# ---------------------------------------------------------------------------
+# Resuming a job: its own action, so the audit log tells a resume from a
+# new job; only a job still RUNNING (interrupted) is resumed
+# ---------------------------------------------------------------------------
+
+_running_job := {"type": "job", "id": "job_1", "state": "RUNNING", "created_by": "olivia"}
+
+test_allow_operator_resumes_running_job if {
+	d := authz.decision with input as _read("olivia", "operator", "job.resume", _running_job, "training")
+	d == {"allow": true, "reasons": ["role: operator may job.resume"]}
+}
+
+test_deny_resume_of_finished_job if {
+	d := authz.decision with input as _read("olivia", "operator", "job.resume", object.union(_running_job, {"state": "CANCELLED"}), "training")
+	d.reasons == ["state: job.resume needs RUNNING, job is CANCELLED"]
+}
+
+test_deny_resume_without_job_state if {
+	d := authz.decision with input as _read("olivia", "operator", "job.resume", object.remove(_running_job, ["state"]), "training")
+	d.reasons == ["state: job.resume needs RUNNING, job is (missing)"]
+}
+
+test_deny_resume_of_another_resource_type if {
+	d := authz.decision with input as _read("olivia", "operator", "job.resume", object.union(_running_job, {"type": "dataset"}), "training")
+	d.reasons == ["resource: job.resume needs a job resource, got dataset"]
+}
+
+test_deny_compliance_resumes_job if {
+	d := authz.decision with input as _read("carol", "compliance", "job.resume", _running_job, "training")
+	d.reasons == ["role: compliance may not job.resume"]
+}
+
+test_deny_auditor_resumes_job if {
+	d := authz.decision with input as _read("audra", "auditor", "job.resume", _running_job, "training")
+	d.reasons == ["role: auditor may not job.resume"]
+}
+
+test_deny_admin_resumes_job if {
+	d := authz.decision with input as _read("adam", "admin", "job.resume", _running_job, "training")
+	d.reasons == ["role: admin may not job.resume"]
+}
+
+# ---------------------------------------------------------------------------
 # The data catalogue
 # ---------------------------------------------------------------------------
 
