@@ -123,6 +123,18 @@ def _register_models(commands: argparse._SubParsersAction) -> None:  # type: ign
     generate.add_argument("--max-new-tokens", type=int, default=64)
     add_token(generate)
     generate.set_defaults(handler=cmd_model_generate)
+    base = model.add_parser("base", help="base models: local directories jobs fine-tune from"
+                            ).add_subparsers(dest="base_command", required=True, metavar="ACTION")
+    add = base.add_parser("add", help="register a local Hugging Face model directory (admin)")
+    add.add_argument("name", help="the name jobs give as base_model")
+    add.add_argument("path", type=Path, help="absolute path of the model directory")
+    add_json(add)
+    add_token(add)
+    add.set_defaults(handler=cmd_model_base_add)
+    ls_base = base.add_parser("list", help="list registered base models")
+    add_json(ls_base)
+    add_token(ls_base)
+    ls_base.set_defaults(handler=cmd_model_base_list)
 
 
 def _register_exports(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -420,6 +432,32 @@ def cmd_model_generate(args: argparse.Namespace) -> int:
     ctx = context(args)
     print(models.generate(ctx, caller(ctx, args), args.model_id, args.prompt,
                           max_new_tokens=args.max_new_tokens))
+    return 0
+
+
+def cmd_model_base_add(args: argparse.Namespace) -> int:
+    """Hash the directory and record it; the policy decides who may (admin) and audits it."""
+    from appliance.training import registry
+
+    ctx = context(args)
+    info = registry.register_base_model(ctx, caller(ctx, args), args.name, args.path)
+    if args.json:
+        print_json(info.as_dict())
+    else:
+        print(f"base model {info.name} registered: {info.path} (sha256 {info.sha256})")
+    return 0
+
+
+def cmd_model_base_list(args: argparse.Namespace) -> int:
+    from appliance.training import registry
+
+    ctx = context(args)
+    caller(ctx, args)  # names and paths only, but still for signed-in users only
+    items = registry.list_base_models(ctx)
+    if args.json:
+        print_json([b.as_dict() for b in items])
+    else:
+        print_table([(b.name, b.path, b.sha256[:16]) for b in items], ("NAME", "PATH", "SHA256"))
     return 0
 
 
