@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from appliance.db import transaction
 from appliance.errors import ApplianceError, Conflict
-from appliance.gate import Principal, read_object
+from appliance.gate import Principal, authorize, read_object
 from appliance.training import jobs
 from appliance.training.config import parse_job_config
 from appliance.training.jobs import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, JobInfo
@@ -55,10 +55,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run_job(ctx: Context, job_id: str) -> JobInfo | None:
     """Run (or resume) one job to its end; None when another worker owns it or it finished."""
-    job = claim(ctx, job_id)
-    if job is None:
+    claimed = claim(ctx, job_id)
+    if claimed is None:
         return None
-    runner = JobRunner(ctx, job)
+    job, resumed = claimed
+    runner = JobRunner(ctx, job, resumed=resumed)
     previous = signal.signal(signal.SIGTERM, runner.on_sigterm) if _main_thread() else None
     try:
         runner.run()
@@ -72,7 +73,8 @@ def run_job(ctx: Context, job_id: str) -> JobInfo | None:
     return jobs.load_job(ctx, job_id)
 
 
-def claim(ctx: Context, job_id: str) -> JobInfo | None:
+def claim(ctx: Context, job_id: str) -> tuple[JobInfo, bool] | None:
+    """Own the job: (the job, whether this is a resume of an interrupted run), or None."""
     with transaction(ctx.conn):
         row = ctx.conn.execute("SELECT state, pid FROM jobs WHERE job_id=?", (job_id,)).fetchone()
         if row is None:
@@ -83,21 +85,24 @@ def claim(ctx: Context, job_id: str) -> JobInfo | None:
                 "UPDATE jobs SET state=?, pid=?, started_at=?, heartbeat_at=? WHERE job_id=?",
                 (RUNNING, mine, ctx.now(), ctx.now(), job_id),
             )
+            resumed = False
         elif row["state"] == RUNNING and (
             row["pid"] == mine or not jobs.worker_alive(row["pid"], job_id)
         ):  # a resume: started by recover_jobs (our pid), or found orphaned
             ctx.conn.execute(
                 "UPDATE jobs SET pid=?, heartbeat_at=? WHERE job_id=?", (mine, ctx.now(), job_id)
             )
+            resumed = True
         else:
             return None
-    return jobs.load_job(ctx, job_id)
+    return jobs.load_job(ctx, job_id), resumed
 
 
 class JobRunner:
-    def __init__(self, ctx: Context, job: JobInfo) -> None:
+    def __init__(self, ctx: Context, job: JobInfo, resumed: bool = False) -> None:
         self.ctx = ctx
         self.job = job
+        self.resumed = resumed
         self.principal = Principal(job.created_by, job.created_role)
         self.config = parse_job_config(job.config)
         self.checkpoint_id: str | None = _checkpoint_id(ctx, job.job_id)
@@ -125,8 +130,11 @@ class JobRunner:
         for dataset_id in job.dataset_ids:
             jobs.check_dataset_approved(ctx, dataset_id)  # refuse to start
         base = open_base_model(ctx, job.base_model or "")
-        resume = self.read_checkpoint() if self.checkpoint_id else None
-        self.log("resuming from the last checkpoint" if resume else "starting")
+        resume = self.authorize_resume() if self.resumed or self.checkpoint_id else None
+        if resume is not None:
+            self.log("resuming from the last checkpoint")
+        else:
+            self.log("restarting: no checkpoint was saved" if self.resumed else "starting")
         datasets = self.read_datasets()
         hooks = TrainHooks(
             on_progress=self.on_progress,
@@ -221,22 +229,29 @@ class JobRunner:
             self.ctx.vault.shred(old_id)
         self.log(f"checkpoint saved ({len(data) / 1e6:.1f} MB, encrypted)")
 
-    def read_checkpoint(self) -> bytes:
-        assert self.checkpoint_id is not None
+    def authorize_resume(self) -> bytes | None:
+        """Resuming an interrupted job is its own decision (``job.resume``, as the job's owner),
+        audited as such, so the log tells a resume from a new job. With a checkpoint, the gate
+        decides, audits and decrypts it in one step; without one, training restarts from the
+        beginning, after the same decision. Returns the checkpoint bytes, if any."""
         resource = {
             "type": "job",
             "id": self.job.job_id,
-            "state": RUNNING,
+            "state": self.job.state,
             "created_by": self.job.created_by,
         }
+        details = {"job_id": self.job.job_id, "checkpoint": self.checkpoint_id is not None}
+        if self.checkpoint_id is None:
+            authorize(self.ctx, self.principal, "job.resume", resource, "training", details)
+            return None
         return read_object(
             self.ctx,
             self.principal,
-            "job.create",
+            "job.resume",
             resource,
             self.checkpoint_id,
             "training",
-            {"job_id": self.job.job_id, "step": "resume"},
+            details,
         )
 
     def drop_checkpoint(self) -> None:

@@ -325,3 +325,60 @@ def test_resume_after_the_worker_is_killed(
     )
     assert resumed_step >= 5
     assert done.metrics["train"]["steps"] > resumed_step
+    [resumed] = [e for e in audit_events(ctx, "job.resume") if e.resource == f"job:{job.job_id}"]
+    assert resumed.decision == "allow" and resumed.details["checkpoint"] is True
+
+
+def _resume_events(ctx: Any, job_id: str) -> list[Any]:
+    return [e for e in audit_events(ctx, "job.resume") if e.resource == f"job:{job_id}"]
+
+
+def test_a_stopped_worker_resumes_from_its_checkpoint_as_job_resume(
+    ctx: Any,
+    people: dict[str, Any],
+    bases: Any,
+    make_dataset: Callable[..., str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    dataset_id = make_dataset(intent_records())
+    job = jobs.submit_job(
+        ctx, people["olivia"], classification_job(dataset_id, early_stopping_patience=1000)
+    )
+    should_stop = worker.JobRunner.should_stop
+
+    def told_to_stop_at_step_5(self: worker.JobRunner) -> str | None:
+        self.terminated = self.terminated or self.steps_seen >= 5  # as SIGTERM would
+        return should_stop(self)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(worker.JobRunner, "should_stop", told_to_stop_at_step_5)
+        stopped = worker.run_job(ctx, job.job_id)
+    assert stopped is not None and stopped.state == "RUNNING" and stopped.has_checkpoint
+    assert _resume_events(ctx, job.job_id) == []
+
+    done = worker.run_job(ctx, job.job_id)
+    assert done is not None and done.state == "SUCCEEDED", done.error
+    [resumed] = _resume_events(ctx, job.job_id)
+    assert resumed.decision == "allow" and resumed.actor == "olivia"
+    assert resumed.purpose == "training" and resumed.details["checkpoint"] is True
+    assert resumed.details["object_id"]  # the checkpoint came through the gate
+    # the job was created once: the resume is not recorded as another job.create
+    assert len([e for e in audit_events(ctx, "job.create")
+                if e.resource == f"job:{job.job_id}"]) == 1
+    lines = [e["line"] for e in jobs.job_logs(ctx, people["olivia"], job.job_id)]
+    assert "resuming from the last checkpoint" in lines
+
+
+def test_an_orphaned_job_without_checkpoint_restarts_after_a_job_resume_decision(
+    ctx: Any, people: dict[str, Any], bases: Any, make_dataset: Callable[..., str]
+) -> None:
+    dataset_id = make_dataset(intent_records())
+    job = jobs.submit_job(ctx, people["olivia"], classification_job(dataset_id, epochs=1))
+    # a worker claimed it and died before its first checkpoint
+    jobs.update_job(ctx, job.job_id, state="RUNNING", pid=None, started_at=ctx.now())
+    done = worker.run_job(ctx, job.job_id)
+    assert done is not None and done.state == "SUCCEEDED", done.error
+    [resumed] = _resume_events(ctx, job.job_id)
+    assert resumed.decision == "allow" and resumed.details["checkpoint"] is False
+    lines = [e["line"] for e in jobs.job_logs(ctx, people["olivia"], job.job_id)]
+    assert "restarting: no checkpoint was saved" in lines
