@@ -8,6 +8,7 @@ requests on shutdown. No route serves anything from outside the appliance: there
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -34,14 +35,17 @@ def create_app(home: str | Path | None = None, *, pool: ContextPool | None = Non
                start_job_workers: bool = True) -> FastAPI:
     """The ASGI app for a home (or for an already opened pool, in tests).
 
-    ``start_job_workers``: start a worker process for each job created over the API; turn it off
-    where a separate worker service runs queued jobs.
+    ``start_job_workers``: start a worker process for each job created over the API, and at
+    start-up for each job a crash interrupted; turn it off where a separate worker service runs
+    (and recovers) queued jobs.
     """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.pool = pool or ContextPool.open(home)
         app.state.upload_slots = anyio.CapacityLimiter(UPLOAD_SLOTS)
+        if start_job_workers:
+            _recover_jobs(app.state.pool)
         try:
             yield
         finally:
@@ -67,6 +71,19 @@ def create_app(home: str | Path | None = None, *, pool: ContextPool | None = Non
     app.add_middleware(metrics.MetricsMiddleware, metrics=app.state.metrics)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _recover_jobs(pool: ContextPool) -> None:
+    """Restart the workers of jobs a crash left RUNNING (they resume from their last checkpoint,
+    after a ``job.resume`` decision) and of QUEUED jobs whose worker died before claiming them.
+    Only when this service starts job workers: a separate worker service recovers its own."""
+    from appliance.training.jobs import recover_jobs
+
+    with pool.lease() as ctx:
+        restarted = recover_jobs(ctx)
+    if restarted:
+        print(f"restarted the workers of interrupted jobs: {', '.join(restarted)}",
+              file=sys.stderr, flush=True)
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

@@ -31,8 +31,9 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     serve.add_argument("--allow-insecure-bind", action="store_true",
                        help="serve plain HTTP on a non-loopback address (NOT recommended)")
     serve.add_argument("--external-job-worker", action="store_true",
-                       help="leave queued jobs to a separate worker service instead of starting "
-                            "a worker process for each job created over the API")
+                       help="leave queued and interrupted jobs to a separate worker service "
+                            "instead of starting a worker process for each job created over "
+                            "the API and, at start-up, for each job a crash interrupted")
     serve.add_argument("--log-level", default="info",
                        choices=("critical", "error", "warning", "info", "debug"))
     serve.set_defaults(handler=cmd_serve)
