@@ -91,7 +91,18 @@ def budget_schedule(
 
 
 class GroupedLengthSampler(Sampler[int]):
-    """Batches of similar length, in shuffled order, drawn from ``seed + epoch``."""
+    """Batches of similar length, in shuffled order, drawn from ``seed + epoch``.
+
+    The data loader cuts this stream of indices into batches of ``batch_size`` again, so every
+    batch but the last must stay whole: the short remainder batch is always yielded last (a
+    short batch shuffled into the middle would shift every later boundary, and each batch would
+    then straddle two length groups, padding to the longer).
+    """
+
+    #: Examples are sorted by length within mega-batches of this many batches. The stock grouping
+    #: also caps them at a quarter of the data, to keep some randomness in which examples meet;
+    #: shuffling the batches (below) keeps that, so larger groups pad less.
+    MEGA_BATCHES = 50
 
     def __init__(self, lengths: list[int], batch_size: int, seed: int) -> None:
         self.lengths = lengths
@@ -107,12 +118,15 @@ class GroupedLengthSampler(Sampler[int]):
 
     def __iter__(self) -> Iterator[int]:
         generator = torch.Generator().manual_seed(self.seed + self.epoch)
-        order = get_length_grouped_indices(self.lengths, self.batch_size, generator=generator)
-        batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        order = get_length_grouped_indices(
+            self.lengths, self.batch_size, self.MEGA_BATCHES, generator=generator
+        )
+        whole = len(order) // self.batch_size
+        batches = [order[i * self.batch_size : (i + 1) * self.batch_size] for i in range(whole)]
         # the stock grouping walks each mega-batch from long to short; shuffling the batches keeps
         # the padding saving without correlating the gradient noise with length
         shuffled = torch.randperm(len(batches), generator=generator).tolist()
-        return iter([i for b in shuffled for i in batches[b]])
+        return iter([i for b in shuffled for i in batches[b]] + order[whole * self.batch_size :])
 
 
 class ApplianceTrainer(Trainer):
