@@ -1,10 +1,11 @@
 """The worker process: ``python -m appliance.training.worker JOB_ID --home HOME``.
 
-It claims the job (QUEUED, or RUNNING with a dead worker: a resume), re-checks that every dataset
-is APPROVED, reads the records through the gate (purpose ``training``, the job id in the audit
-details), runs the ML core with hooks that write progress and logs to the database, poll for a
-cancel or a revoked dataset, and store checkpoints encrypted in the vault, and finally stores the
-model and its card. SIGTERM checkpoints and leaves the job RUNNING, to resume on the next start.
+It claims the job (QUEUED, or RUNNING with a dead worker: a resume, which the policy decides and
+the audit log records as ``job.resume``), re-checks that every dataset is APPROVED, reads the
+records through the gate (purpose ``training``, the job id in the audit details), runs the ML core
+with hooks that write progress and logs to the database, poll for a cancel or a revoked dataset,
+and store checkpoints encrypted in the vault, and finally stores the model and its card. SIGTERM
+checkpoints and leaves the job RUNNING, to resume on the next start.
 """
 
 from __future__ import annotations
