@@ -202,13 +202,22 @@ _reason["role.auditor"] := concat("", ["role: auditors never read dataset conten
 # title: Compliance never runs jobs
 # description: |
 #   A guardrail from DESIGN.md that data.json cannot override: reviewers do
-#   not train on the data they review.
+#   not train on the data they review, so they neither start a job (job.create)
+#   nor take over an interrupted one (job.resume), whatever role grants it.
 _violations contains "role.compliance" if {
-	input.action == "job.create"
+	_runs_job
 	"compliance" in input.user.roles
 }
 
-_reason["role.compliance"] := "role: compliance never runs jobs (job.create)" if "role.compliance" in _violations
+_reason["role.compliance"] := concat("", ["role: compliance never runs jobs (", input.action, ")"]) if {
+	"role.compliance" in _violations
+}
+
+# Starting a job and taking over an interrupted one both run it. (Comparisons, not a set
+# literal: rego-cpp builds a literal set again on every request.)
+_runs_job if input.action == "job.create"
+
+_runs_job if input.action == "job.resume"
 
 # ---------------------------------------------------------------------------
 # The resource

@@ -100,6 +100,15 @@ test_deny_compliance_holding_operator_role_creates_job if {
 	d.reasons == ["role: compliance never runs jobs (job.create)"]
 }
 
+test_deny_compliance_holding_operator_role_resumes_job if {
+	d := authz.decision with input as {
+		"user": {"name": "carol", "roles": ["operator", "compliance"]},
+		"action": "job.resume", "resource": {"type": "job", "id": "job_1", "state": "RUNNING"},
+		"purpose": "training",
+	}
+	d.reasons == ["role: compliance never runs jobs (job.resume)"]
+}
+
 test_allow_any_granting_role_of_several if {
 	authz.allow with input as {
 		"user": {"name": "x", "roles": ["auditor", "admin"]},
@@ -457,7 +466,7 @@ test_deny_resume_of_another_resource_type if {
 
 test_deny_compliance_resumes_job if {
 	d := authz.decision with input as _read("carol", "compliance", "job.resume", _running_job, "training")
-	d.reasons == ["role: compliance may not job.resume"]
+	d.reasons == ["role: compliance may not job.resume", "role: compliance never runs jobs (job.resume)"]
 }
 
 test_deny_auditor_resumes_job if {

@@ -112,11 +112,14 @@ def test_auditor_never_reads_contents_even_with_another_granting_role(
     assert decision.reasons == [f"role: auditors never read dataset contents ({action})"]
 
 
-def test_compliance_never_runs_jobs_even_with_operator_role(engine: EmbeddedEngine) -> None:
-    resource, purpose = CONTEXT["job.create"]
-    decision = engine.decide(request("pat", ["operator", "compliance"], "job.create",
+@pytest.mark.parametrize("action", ["job.create", "job.resume"])
+def test_compliance_never_runs_jobs_even_with_operator_role(engine: EmbeddedEngine,
+                                                            action: str) -> None:
+    resource, purpose = CONTEXT[action]
+    assert engine.decide(request("pat", ["operator"], action, resource, purpose)).allow
+    decision = engine.decide(request("pat", ["operator", "compliance"], action,
                                      resource, purpose))
-    assert decision.reasons == ["role: compliance never runs jobs (job.create)"]
+    assert decision.reasons == [f"role: compliance never runs jobs ({action})"]
 
 
 @pytest.mark.parametrize("roles", [[], ["root"], [""], [None], "operator", None])
