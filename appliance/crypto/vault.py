@@ -61,6 +61,8 @@ _OBJECT_ID_RE = re.compile(r"obj_[a-z2-7]{26}")
 _KIND_RE = re.compile(r"[a-z][a-z0-9_.-]{0,63}")
 # A writer's temp file names its object, so a sweep after a crash knows what to clean up.
 _TMP_RE = re.compile(r"vault-(obj_[a-z2-7]{26})-[0-9a-f]{12}\.part")
+#: Tries at a temp file that no concurrent sweep removed before it was locked.
+_TEMP_ATTEMPTS = 8
 _ROTATE_BATCH = 256
 
 # Only the gate imports this. It is a guard against accidental second paths to plaintext, not a
@@ -137,16 +139,9 @@ class ObjectWriter:
     def __enter__(self) -> ObjectWriter:
         if self._state != "new":
             raise ValueError("an ObjectWriter can be used once")
-        name = f"vault-{self.object_id}-{random_bytes(6).hex()}.part"
-        self._tmp_path = self._vault.tmp_dir / name
-        self._fd = os.open(
-            self._tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600
-        )
         self._state = "open"
         try:
-            # Held until the writer is done: a sweep in another process sees the lock and leaves
-            # this live file alone; the kernel drops it if this process dies.
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            self._create_locked_temp()
             self._data_key = generate_data_key()
             self._encrypter = StreamEncrypter(
                 self._data_key, object_binding(self.object_id, self.kind), self._vault.segment_size
@@ -156,6 +151,29 @@ class ObjectWriter:
             self._abort()
             raise
         return self
+
+    def _create_locked_temp(self) -> None:
+        """Create this writer's temp file and lock it, so that no sweep takes it for a crash's.
+
+        The lock is held until the writer is done: a sweep (another ``Vault`` opening, in this
+        process or another) sees it and leaves the live file alone; the kernel drops it if this
+        process dies. A file is created before it can be locked, so a sweep may find it unlocked
+        in between and delete it; then the lock was taken on a file with no name left
+        (``st_nlink == 0``), and the writer starts again with a new one.
+        """
+        for _ in range(_TEMP_ATTEMPTS):
+            name = f"vault-{self.object_id}-{random_bytes(6).hex()}.part"
+            self._tmp_path = self._vault.tmp_dir / name
+            self._fd = os.open(
+                self._tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600
+            )
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            if os.fstat(self._fd).st_nlink > 0:
+                return
+            os.close(self._fd)  # swept before it was locked: try again under a new name
+            self._fd, self._tmp_path = -1, None
+        raise OSError(f"could not create a temp file in {self._vault.tmp_dir}: each was removed "
+                      "by a concurrent sweep before it could be locked")
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         """Encrypt and append ``data``; only whole segments reach the disk."""

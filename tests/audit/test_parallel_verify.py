@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from appliance.audit import AuditLog, verify_log
-from appliance.audit import verify as verify_module
 from appliance.audit.canonical import long_digit_runs
 from appliance.errors import IntegrityError
 
@@ -29,10 +33,54 @@ def segmented(audit_dir: Path, key: Ed25519PrivateKey) -> Path:
 
 
 def outcome(audit_dir: Path, key: Ed25519PrivateKey, workers: int) -> str:
+    if workers > 1:
+        return with_workers(audit_dir, key)[0]
     try:
         return repr(verify_log(audit_dir, key.public_key(), workers=workers))
     except IntegrityError as exc:
         return f"IntegrityError: {exc.message}"
+
+
+# verify_log forks workers only from a process with no other thread (a lock another thread holds
+# would stay locked in the child), and a test session has threads left by other tests: so the
+# verification with workers runs in a fresh interpreter, which also reports which segments the
+# parent had to check itself.
+_CHILD = """
+import json, sys
+from pathlib import Path
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from appliance.audit import verify as v
+from appliance.errors import IntegrityError
+rechecked = []
+real = v._verify_segment
+def spy(chain, path, last):
+    rechecked.append(path.name)
+    return real(chain, path, last=last)
+v._verify_segment = spy
+audit_dir, pem, saved = sys.argv[1], Path(sys.argv[2]).read_bytes(), sys.argv[3]
+checkpoint = json.loads(Path(saved).read_text()) if saved else None
+try:
+    out = repr(v.verify_log(audit_dir, load_pem_public_key(pem), checkpoint, workers=2))
+except IntegrityError as exc:
+    out = "IntegrityError: " + exc.message
+print(json.dumps({"outcome": out, "rechecked": rechecked}))
+"""
+
+
+def with_workers(audit_dir: Path, key: Ed25519PrivateKey,
+                 checkpoint: dict[str, Any] | None = None) -> tuple[str, list[str]]:
+    """(outcome, segments the parent re-checked itself) of verify_log with 2 workers."""
+    pem = audit_dir.parent / "verify-key.pem"
+    pem.write_bytes(key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    saved = ""
+    if checkpoint is not None:
+        saved = str(audit_dir.parent / "saved-checkpoint.json")
+        Path(saved).write_text(json.dumps(checkpoint))
+    done = subprocess.run([sys.executable, "-c", _CHILD, str(audit_dir), str(pem), saved],
+                          capture_output=True, text=True, timeout=120, check=True)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return result["outcome"], result["rechecked"]
 
 
 def edit(index: int, change: Callable[[list[bytes]], list[bytes]]) -> Callable[[Path], None]:
@@ -110,15 +158,11 @@ def _move_first_line_back(audit_dir: Path) -> None:
 
 
 def test_an_untouched_log_is_verified_by_the_workers(
-    segmented: Path, key: Ed25519PrivateKey, monkeypatch: pytest.MonkeyPatch
+    segmented: Path, key: Ed25519PrivateKey
 ) -> None:
     sequential = outcome(segmented, key, workers=1)
-    rechecked: list[Path] = []
-    real = verify_module._verify_segment
-    monkeypatch.setattr(verify_module, "_verify_segment",
-                        lambda chain, path, last: (rechecked.append(path), real(
-                            chain, path, last=last))[1])
-    assert outcome(segmented, key, workers=2) == sequential
+    parallel, rechecked = with_workers(segmented, key)
+    assert parallel == sequential
     assert rechecked == []  # every segment's result came from a worker
     assert "events=40" in sequential
 
@@ -147,11 +191,13 @@ def test_an_auditors_checkpoint_is_checked_with_workers(
 ) -> None:
     log = AuditLog(segmented, key)
     saved = log.latest_checkpoint()
-    report = verify_log(segmented, key.public_key(), saved, workers=2)
-    assert report.proven_since == 40
+    report, rechecked = with_workers(segmented, key, saved)
+    assert "proven_since=40" in report and rechecked == []
     edit(1, _rechained)(segmented)  # not re-signed: the first checkpoint catches it
+    failed, _ = with_workers(segmented, key, saved)
+    assert re.search(r"checkpoints\.jsonl:\d+: head_hash at tree_size", failed), failed
     with pytest.raises(IntegrityError, match=r"checkpoints\.jsonl:\d+: head_hash at tree_size"):
-        verify_log(segmented, key.public_key(), saved, workers=2)
+        verify_log(segmented, key.public_key(), saved, workers=1)
 
 
 def test_integers_are_range_checked_however_the_line_is_scanned(

@@ -249,6 +249,33 @@ def test_live_writer_survives_a_sweep_by_another_vault(
     assert read(vault, writer.object_id) == RECORD * 10
 
 
+def test_a_sweep_between_creating_and_locking_the_temp_file_does_not_break_the_writer(
+    vault: Vault, home: Path, keyring: Keyring, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Concurrent uploads each open a Vault, and opening sweeps: a sweep can find a writer's
+    # brand-new temp file before the writer has locked it, and delete it as a crash's leftover.
+    from appliance import db
+    from appliance.crypto import vault as vault_module
+
+    real_flock = vault_module.fcntl.flock
+    swept: list[int] = []
+
+    def sweep_first(fd: int, operation: int) -> None:
+        if not swept and operation == vault_module.fcntl.LOCK_EX:
+            other_conn = db.connect(home / db.DB_FILE)
+            try:
+                swept.append(Vault(home, other_conn, keyring, vault.segment_size).sweep() + 1)
+            finally:
+                other_conn.close()
+        real_flock(fd, operation)
+
+    monkeypatch.setattr(vault_module.fcntl, "flock", sweep_first)
+    object_id = vault.put("dataset", [RECORD])
+    assert swept, "the sweep ran in the window"
+    assert read(vault, object_id) == RECORD
+    assert all_files(home / "tmp") == []
+
+
 # -- tampering with stored objects ---------------------------------------------------------
 
 
