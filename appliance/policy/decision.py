@@ -104,12 +104,6 @@ def canonical_input_text(policy_input: Mapping[str, Any]) -> str:
     return text
 
 
-def normalize_input(policy_input: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
-    """The input as plain JSON types, and its canonical text (:func:`canonical_input_text`)."""
-    text = canonical_input_text(policy_input)
-    return json.loads(text), text
-
-
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
