@@ -39,6 +39,15 @@ from regopy import Interpreter  # noqa: E402
 
 from appliance.policy import EmbeddedEngine, default_policy_dir, read_policy_dir  # noqa: E402
 from appliance.policy.decision import loads_strict  # noqa: E402
+from appliance.policy.embedded import rego_input  # noqa: E402
+
+#: The cheapest policy that still reads its input: what any decision costs rego-cpp here.
+FLOOR_POLICY = """package floor
+
+default allow := false
+
+allow if input.action == "dataset.read_for_training"
+"""
 
 
 def workload(n: int) -> list[dict[str, Any]]:
@@ -94,6 +103,20 @@ def naive_decider(policy_dir: Path) -> Callable[[dict[str, Any]], dict[str, Any]
     return decide
 
 
+def floor_decider() -> Callable[[dict[str, Any]], str]:
+    """The shipped engine's path (bundle built once, the same input builder, entrypoint query)
+    on ``FLOOR_POLICY``: the latency no policy can go below with this engine."""
+    interpreter = Interpreter()
+    interpreter.add_module("floor.rego", FLOOR_POLICY)
+    bundle = interpreter.build(None, ["floor/allow"])
+
+    def decide(document: dict[str, Any]) -> str:
+        interpreter.set_input(rego_input(document))
+        return str(interpreter.query_bundle_entrypoint(bundle, "floor/allow"))
+
+    return decide
+
+
 def measure(decide: Callable[[dict[str, Any]], Any],
             documents: list[dict[str, Any]]) -> tuple[float, list[float], list[Any]]:
     """(decisions per second, per-decision latencies in µs, the decisions)."""
@@ -145,6 +168,9 @@ def main() -> int:
     repeat_rate, repeat_latencies, repeat_decisions = measure(engine.decide, repeated)
     hits = engine.cache.hits - hits_before
     naive_rate, naive_latencies, naive_decisions = measure(naive, documents[: args.naive])
+    floor = floor_decider()
+    measure(floor, warm)
+    _, floor_latencies, _ = measure(floor, documents)
     first_seen: set[int] = set()
     hit_latencies = []
     for document, latency in zip(repeated, repeat_latencies, strict=True):
@@ -170,6 +196,10 @@ def main() -> int:
     print(f"embedded allowed: p50 {percentile(allowed, 0.5):.0f} µs, "
           f"p99 {percentile(allowed, 0.99):.0f} µs; denied: p50 {percentile(denied, 0.5):.0f} µs,"
           f" p99 {percentile(denied, 0.99):.0f} µs")
+    print(f"floor, a one-rule policy on the same path and inputs: "
+          f"p50 {percentile(floor_latencies, 0.5):.0f} µs, "
+          f"p99 {percentile(floor_latencies, 0.99):.0f} µs (rego-cpp's cost before any policy "
+          "logic: building the input and running a query)")
     print(f"naive Interpreter.query: {naive_rate:,.1f} decisions/s, "
           f"p50 {percentile(naive_latencies, 0.5):.0f} µs, "
           f"p99 {percentile(naive_latencies, 0.99):.0f} µs ({len(naive_latencies)} requests)")
