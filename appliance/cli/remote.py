@@ -400,6 +400,74 @@ class LocalBackend:
         return auditing.query(self.ctx, self.principal, auditing.Filters(**filters),
                               limit=limit, offset=offset)  # type: ignore[arg-type]
 
+    def submit_job(self, config: dict[str, Any]) -> JobInfo:
+        """Queue a job; unlike the service, this starts no worker (the caller does)."""
+        from appliance.training import jobs
+
+        return jobs.submit_job(self.ctx, self.principal, config)
+
+    def list_jobs(self, state: str | None = None) -> list[JobInfo]:
+        from appliance.training import jobs
+
+        return jobs.list_jobs(self.ctx, self.principal, state)
+
+    def get_job(self, job_id: str) -> JobInfo:
+        from appliance.training import jobs
+
+        return jobs.get_job(self.ctx, self.principal, job_id)
+
+    def cancel_job(self, job_id: str) -> JobInfo:
+        from appliance.training import jobs
+
+        return jobs.cancel_job(self.ctx, self.principal, job_id)
+
+    def list_models(self) -> list[ModelInfo]:
+        from appliance.training import models
+
+        return models.list_models(self.ctx, self.principal)
+
+    def show_model(self, model_id: str) -> ModelInfo:
+        from appliance.training import models
+
+        return models.show_model(self.ctx, self.principal, model_id)
+
+    def predict(self, model_id: str, texts: list[str], batch_size: int = 64,
+                task_tag: str | None = None) -> list[dict[str, Any]]:
+        from appliance.training import models
+
+        return models.predict(self.ctx, self.principal, model_id, texts, batch_size, task_tag)
+
+    def generate(self, model_id: str, prompt: str, max_new_tokens: int = 64) -> str:
+        from appliance.training import models
+
+        return models.generate(self.ctx, self.principal, model_id, prompt,
+                               max_new_tokens=max_new_tokens)
+
+    def request_export(self, model_id: str) -> ExportInfo:
+        from appliance.training import export
+
+        return export.request_export(self.ctx, self.principal, model_id)
+
+    def list_exports(self) -> list[ExportInfo]:
+        from appliance.training import export
+
+        return export.list_exports(self.ctx, self.principal)
+
+    def approve_export(self, export_id: str, reason: str = "") -> ExportInfo:
+        from appliance.training import export
+
+        return export.approve_export(self.ctx, self.principal, export_id, reason)
+
+    def reject_export(self, export_id: str, reason: str = "") -> ExportInfo:
+        from appliance.training import export
+
+        return export.reject_export(self.ctx, self.principal, export_id, reason)
+
+    def download_export(self, export_id: str, out_path: str | Path) -> ExportInfo:
+        from appliance.training import export
+
+        return export.download_export(self.ctx, self.principal, export_id, out_path)
+
 
 def backend(args: argparse.Namespace) -> RemoteClient | LocalBackend:
     """Remote when ``APPLIANCE_URL`` is set, else the local home; both authenticate the caller."""

@@ -1,5 +1,9 @@
 """``appliance job|model|export|worker ...``: fine-tuning jobs, trained models, governed exports.
 
+Most commands run against the local home, or against a remote service when ``APPLIANCE_URL`` is
+set (:func:`appliance.cli.remote.backend`); the output is the same either way. ``job logs``,
+``worker``, ``model base`` and ``export verify`` work on the local home only.
+
 ``job run --wait`` with no service running starts the worker itself and follows it; the worker
 is a separate process per job (``appliance worker JOB_ID``) whatever started it.
 """
@@ -11,20 +15,15 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from appliance.errors import InvalidInput
 
-from .common import (
-    add_json,
-    add_token,
-    caller,
-    context,
-    print_fields,
-    print_json,
-    print_table,
-    remote,
-)
+from .common import add_json, add_token, caller, context, print_fields, print_json, print_table
+from .remote import LocalBackend, RemoteClient, backend
+
+if TYPE_CHECKING:
+    from appliance.training.jobs import JobInfo
 
 #: CLI flag -> JobConfig field, for the hyperparameters worth a flag; the rest via --config.
 _FLAGS: dict[str, tuple[type, str]] = {
@@ -187,42 +186,36 @@ def job_config_from_args(args: argparse.Namespace) -> dict[str, Any]:
     return data
 
 
-def _progress_line(job: Any) -> str:
+def _progress_line(job: JobInfo) -> str:
     return f"{job.state}  {job.summary()['progress']}".rstrip()
 
 
 def cmd_job_run(args: argparse.Namespace) -> int:
+    """Queue the job; a service starts its worker, a local home has none, so start it here."""
     from appliance.training import jobs
 
-    client = remote(args)
-    if client is not None:
-        return _run_remote(client, args)
-    ctx = context(args)
-    principal = caller(ctx, args)
-    job = jobs.submit_job(ctx, principal, job_config_from_args(args))
+    target = backend(args)
+    job = target.submit_job(job_config_from_args(args))
     if not args.wait:
-        jobs.start_worker(ctx, job.job_id)
+        if isinstance(target, LocalBackend):
+            jobs.start_worker(target.ctx, job.job_id)
         if args.json:
             print_json(job.summary())
         else:
             print(f"queued {job.job_id}; follow it with: appliance job logs {job.job_id} --follow")
         return 0
-    print(f"job {job.job_id} queued; running it here", file=sys.stderr)
-    jobs.start_worker(ctx, job.job_id)
-    final = jobs.wait_for_job(ctx, job.job_id,
-                              on_update=lambda j: print(_progress_line(j), file=sys.stderr))
+    if isinstance(target, LocalBackend):
+        print(f"job {job.job_id} queued; running it here", file=sys.stderr)
+        jobs.start_worker(target.ctx, job.job_id)
+        final = jobs.wait_for_job(target.ctx, job.job_id,
+                                  on_update=lambda j: print(_progress_line(j), file=sys.stderr))
+    else:
+        final = _poll_job(target, job)
     return _report_final(final, args)
 
 
-def _run_remote(client: Any, args: argparse.Namespace) -> int:
-    """The service runs the job; follow it by polling when asked to wait."""
-    job = client.submit_job(job_config_from_args(args))
-    if not args.wait:
-        if args.json:
-            print_json(job.summary())
-        else:
-            print(f"queued {job.job_id}; follow it with: appliance job logs {job.job_id} --follow")
-        return 0
+def _poll_job(client: RemoteClient, job: JobInfo) -> JobInfo:
+    """The service runs the job; follow its progress until it ends."""
     last = ""
     while not job.finished:
         line = _progress_line(job)
@@ -231,10 +224,10 @@ def _run_remote(client: Any, args: argparse.Namespace) -> int:
             last = line
         time.sleep(2.0)
         job = client.get_job(job.job_id)
-    return _report_final(job, args)
+    return job
 
 
-def _report_final(final: Any, args: argparse.Namespace) -> int:
+def _report_final(final: JobInfo, args: argparse.Namespace) -> int:
     if args.json:
         print_json(final.as_dict())
     else:
@@ -255,14 +248,7 @@ def _print_metrics(metrics: dict[str, Any]) -> None:
 
 
 def cmd_job_list(args: argparse.Namespace) -> int:
-    from appliance.training import jobs
-
-    client = remote(args)
-    if client is not None:
-        items = client.list_jobs(args.state)
-    else:
-        ctx = context(args)
-        items = jobs.list_jobs(ctx, caller(ctx, args), args.state)
+    items = backend(args).list_jobs(args.state)
     if args.json:
         print_json([j.summary() for j in items])
     else:
@@ -272,14 +258,7 @@ def cmd_job_list(args: argparse.Namespace) -> int:
 
 
 def cmd_job_show(args: argparse.Namespace) -> int:
-    from appliance.training import jobs
-
-    client = remote(args)
-    if client is not None:
-        job = client.get_job(args.job_id)
-    else:
-        ctx = context(args)
-        job = jobs.get_job(ctx, caller(ctx, args), args.job_id)
+    job = backend(args).get_job(args.job_id)
     if args.json:
         print_json(job.as_dict())
     else:
@@ -306,14 +285,7 @@ def cmd_job_logs(args: argparse.Namespace) -> int:
 
 
 def cmd_job_cancel(args: argparse.Namespace) -> int:
-    from appliance.training import jobs
-
-    client = remote(args)
-    if client is not None:
-        job = client.cancel_job(args.job_id)
-    else:
-        ctx = context(args)
-        job = jobs.cancel_job(ctx, caller(ctx, args), args.job_id)
+    job = backend(args).cancel_job(args.job_id)
     print(f"job {job.job_id}: {job.state}" + (" (cancel requested)" if not job.finished else ""))
     return 0
 
@@ -358,14 +330,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_model_list(args: argparse.Namespace) -> int:
-    from appliance.training import models
-
-    client = remote(args)
-    if client is not None:
-        items = client.list_models()
-    else:
-        ctx = context(args)
-        items = models.list_models(ctx, caller(ctx, args))
+    items = backend(args).list_models()
     if args.json:
         print_json([m.summary() for m in items])
     else:
@@ -375,14 +340,7 @@ def cmd_model_list(args: argparse.Namespace) -> int:
 
 
 def cmd_model_show(args: argparse.Namespace) -> int:
-    from appliance.training import models
-
-    client = remote(args)
-    if client is not None:
-        info = client.show_model(args.model_id)
-    else:
-        ctx = context(args)
-        info = models.show_model(ctx, caller(ctx, args), args.model_id)
+    info = backend(args).show_model(args.model_id)
     if args.json:
         print_json(info.as_dict())
     else:
@@ -391,8 +349,6 @@ def cmd_model_show(args: argparse.Namespace) -> int:
 
 
 def cmd_model_predict(args: argparse.Namespace) -> int:
-    from appliance.training import models
-
     if args.text is not None:
         texts = [args.text]
     else:
@@ -411,27 +367,14 @@ def cmd_model_predict(args: argparse.Namespace) -> int:
             if not isinstance(record, dict) or not isinstance(record.get("text"), str):
                 raise InvalidInput(f"{args.file}:{number}: needs a string 'text' field")
             texts.append(record["text"])
-    client = remote(args)
-    if client is not None:
-        results = client.predict(args.model_id, texts)
-    else:
-        ctx = context(args)
-        results = models.predict(ctx, caller(ctx, args), args.model_id, texts)
-    for result in results:
+    # Read the file before signing in: a bad --file is reported alike with or without a home.
+    for result in backend(args).predict(args.model_id, texts):
         print(json.dumps(result))
     return 0
 
 
 def cmd_model_generate(args: argparse.Namespace) -> int:
-    from appliance.training import models
-
-    client = remote(args)
-    if client is not None:
-        print(client.generate(args.model_id, args.prompt, args.max_new_tokens))
-        return 0
-    ctx = context(args)
-    print(models.generate(ctx, caller(ctx, args), args.model_id, args.prompt,
-                          max_new_tokens=args.max_new_tokens))
+    print(backend(args).generate(args.model_id, args.prompt, args.max_new_tokens))
     return 0
 
 
@@ -462,14 +405,7 @@ def cmd_model_base_list(args: argparse.Namespace) -> int:
 
 
 def cmd_export_request(args: argparse.Namespace) -> int:
-    from appliance.training import export
-
-    client = remote(args)
-    if client is not None:
-        info = client.request_export(args.model_id)
-    else:
-        ctx = context(args)
-        info = export.request_export(ctx, caller(ctx, args), args.model_id)
+    info = backend(args).request_export(args.model_id)
     if args.json:
         print_json(info.as_dict())
     else:
@@ -479,29 +415,15 @@ def cmd_export_request(args: argparse.Namespace) -> int:
 
 
 def cmd_export_decide(args: argparse.Namespace) -> int:
-    from appliance.training import export
-
-    client = remote(args)
-    if client is not None:
-        verb = client.approve_export if args.verb == "approve" else client.reject_export
-        info = verb(args.export_id, args.reason)
-    else:
-        ctx = context(args)
-        decide = export.approve_export if args.verb == "approve" else export.reject_export
-        info = decide(ctx, caller(ctx, args), args.export_id, args.reason)
+    target = backend(args)
+    decide = target.approve_export if args.verb == "approve" else target.reject_export
+    info = decide(args.export_id, args.reason)
     print(f"export {info.export_id} is now {info.state}")
     return 0
 
 
 def cmd_export_list(args: argparse.Namespace) -> int:
-    from appliance.training import export
-
-    client = remote(args)
-    if client is not None:
-        items = client.list_exports()
-    else:
-        ctx = context(args)
-        items = export.list_exports(ctx, caller(ctx, args))
+    items = backend(args).list_exports()
     if args.json:
         print_json([e.as_dict() for e in items])
     else:
@@ -511,14 +433,7 @@ def cmd_export_list(args: argparse.Namespace) -> int:
 
 
 def cmd_export_download(args: argparse.Namespace) -> int:
-    from appliance.training import export
-
-    client = remote(args)
-    if client is not None:
-        info = client.download_export(args.export_id, args.out)
-    else:
-        ctx = context(args)
-        info = export.download_export(ctx, caller(ctx, args), args.export_id, args.out)
+    info = backend(args).download_export(args.export_id, args.out)
     print(f"wrote {args.out} (sha256 {info.bundle_sha256})")
     return 0
 

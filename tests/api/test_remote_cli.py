@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from appliance.cli.main import main
+from appliance.errors import Conflict, NotFound
 
 
 def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str,
@@ -49,3 +50,25 @@ def test_remote_and_local_cli_agree(live: Any, tmp_path: Path,
     code, out, _ = cli(capsys, monkeypatch, "dataset", "approve", dataset_id, url=live.url,
                        token=carol)
     assert code == 0 and "APPROVED" in out
+
+
+def test_training_commands_agree_remote_and_local(live: Any,
+                                                  capsys: pytest.CaptureFixture[str],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """``job``, ``model`` and ``export`` go through the same backend: same output, same exit."""
+    pending = live.dataset("olivia")
+    olivia = live.tokens["olivia"]
+    commands = [
+        (["job", "list", "--json"], 0),
+        (["job", "show", "job_000000000000"], NotFound.exit_code),
+        (["job", "run", "--dataset", pending, "--task", "classification"], Conflict.exit_code),
+        (["model", "list", "--json"], 0),
+        (["model", "show", "mdl_000000000000"], NotFound.exit_code),
+        (["export", "list", "--json"], 0),
+        (["export", "reject", "exp_000000000000"], NotFound.exit_code),
+    ]
+    for args, expected in commands:
+        remote = cli(capsys, monkeypatch, *args, url=live.url, token=olivia)
+        local = cli(capsys, monkeypatch, "--home", str(live.home), *args, url=None, token=olivia)
+        assert remote == local, args
+        assert remote[0] == expected, (args, remote)
