@@ -52,10 +52,3 @@ def print_fields(data: dict[str, Any]) -> None:
         if isinstance(value, dict | list):
             value = json.dumps(value, sort_keys=True)
         print(f"{key.ljust(width)}  {value}")
-
-
-def remote(args: argparse.Namespace) -> Any:
-    """The remote service's client when ``APPLIANCE_URL`` is set, else None (run locally)."""
-    from appliance.cli.remote import RemoteClient
-
-    return RemoteClient.from_env(getattr(args, "token", None))
