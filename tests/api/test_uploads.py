@@ -112,8 +112,14 @@ def test_record_over_record_limit_is_413(live: LiveServer) -> None:
     assert_nothing_stored(live, before)
 
 
+def ingest_events(live: LiveServer) -> int:
+    """How many ``dataset.ingest`` decisions the audit log holds."""
+    return sum(path.read_bytes().count(b'"action":"dataset.ingest"')
+               for path in (live.home / "audit").glob("segment-*.jsonl"))
+
+
 def test_client_disconnect_mid_upload_stores_nothing(live: LiveServer) -> None:
-    before = live.stored()
+    before, ingests_before = live.stored(), ingest_events(live)
     host, port = live.url.removeprefix("http://").split(":")
     body = jsonl(RECORDS)
     request = (f"POST /v1/datasets?name=cut.jsonl&task=classification&text_field=text"
@@ -122,14 +128,15 @@ def test_client_disconnect_mid_upload_stores_nothing(live: LiveServer) -> None:
                f"Content-Type: application/x-ndjson\r\nContent-Length: {len(body) * 2}\r\n\r\n")
     with socket.create_connection((host, int(port))) as sock:
         sock.sendall(request.encode() + body)  # half of what was announced, then hang up
-    live.client("olivia").get("/healthz")
-    # The server notices the hang-up asynchronously: wait (bounded) until it has removed its
-    # scratch files too, not just until the row count matches, which it does from the start.
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if live.stored() == before and not any((live.home / "tmp").iterdir()):
-            break
-        time.sleep(0.05)
+    # Wait (bounded) until the server has handled the cut-off upload to its end, cleanup
+    # included: its ingest was authorized (the audit event comes before the body is read) and
+    # no request task of uvicorn's is left running. Checking the files any earlier could pass
+    # before the handler had even created its scratch file.
+    state = live.server.server_state
+    deadline = time.monotonic() + 30
+    while ingest_events(live) == ingests_before or state.tasks:
+        assert time.monotonic() < deadline, "the server did not finish the cut-off upload"
+        time.sleep(0.02)
     assert_nothing_stored(live, before)
 
 
