@@ -552,10 +552,7 @@ def _append_durably(path: Path, data: bytes, known: FileState = None) -> tuple[i
     """
     fd, created = open_append(path)
     try:
-        if known is None:
-            ino, before = _inode_and_size(fd)
-        else:
-            ino, before = known
+        ino, before = _inode_and_size(fd) if known is None else known
         try:
             write_all(fd, data)
             os.fsync(fd)
@@ -564,7 +561,7 @@ def _append_durably(path: Path, data: bytes, known: FileState = None) -> tuple[i
                 os.ftruncate(fd, before)
                 os.fsync(fd)
             raise
-        state = (ino, before + len(data)) if known is not None else _inode_and_size(fd)
+        state = _inode_and_size(fd) if known is None else (ino, before + len(data))
     finally:
         os.close(fd)
     if created:
@@ -579,17 +576,14 @@ def _append_checkpoint(path: Path, line: bytes, known: FileState = None) -> tupl
     """
     fd, created = open_append(path)
     try:
-        if known is None:
-            ino, before = _inode_and_size(fd)
-        else:
-            ino, before = known
+        ino, before = _inode_and_size(fd) if known is None else known
         try:
             write_all(fd, line)
         except OSError:
             with contextlib.suppress(OSError):
                 os.ftruncate(fd, before)
             raise
-        state = (ino, before + len(line)) if known is not None else _inode_and_size(fd)
+        state = _inode_and_size(fd) if known is None else (ino, before + len(line))
     except OSError:
         os.close(fd)
         raise
