@@ -17,6 +17,12 @@ Semantics are those of ``nn.Dropout`` (inverted dropout):
 Reproducibility: each call seeds its PCG64 from one draw of torch's default CPU generator. The same
 ``torch.manual_seed`` gives the same masks, and a job resumed from a checkpoint (which restores
 torch's RNG state) draws the masks the uninterrupted run would have drawn.
+
+Attention probabilities are dropped out inside ``scaled_dot_product_attention``, with torch's own
+mask, and a dropout there also forces its slow reference path. :func:`use_cpu_dropout` therefore
+also points a transformers model at :func:`cpu_training_attention` (registered with transformers'
+``AttentionInterface`` as ``appliance_cpu_train``): the same arithmetic as that reference path,
+with the mask drawn here. Outside CPU training it hands every call to the stock SDPA function.
 """
 
 from __future__ import annotations
@@ -74,12 +80,78 @@ class CpuDropout(nn.Dropout):
         return super().forward(input)
 
 
+#: The attention implementation name :func:`cpu_training_attention` is registered under.
+ATTENTION = "appliance_cpu_train"
+
+
+def cpu_training_attention(
+    module: nn.Module,
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    attention_mask: torch.Tensor | None,
+    dropout: float = 0.0,
+    scaling: float | None = None,
+    is_causal: bool | None = None,
+    **kwargs: Any,
+) -> tuple[torch.Tensor, None]:
+    """transformers' SDPA attention, with :func:`cpu_dropout` on the probabilities in training.
+
+    Shapes are transformers': query, key and value ``(batch, heads, length, head_dim)``, the mask
+    boolean (True attends) or additive and broadcastable to ``(batch, heads, q_len, kv_len)``; the
+    output is ``(batch, q_len, heads, head_dim)``. Cases this does not reproduce exactly (no
+    dropout, off the CPU, grouped keys, a position bias, a causal mask left implicit) go to the
+    stock function unchanged.
+    """
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+    causal = is_causal if is_causal is not None else getattr(module, "is_causal", False)
+    implicit_causal = causal and attention_mask is None and query.shape[2] > 1
+    if (
+        dropout == 0.0
+        or not module.training
+        or query.device.type != "cpu"
+        or getattr(module, "num_key_value_groups", 1) > 1
+        or kwargs.get("position_bias") is not None
+        or implicit_causal
+    ):
+        return sdpa_attention_forward(  # type: ignore[no-any-return]
+            module, query, key, value, attention_mask, dropout, scaling, is_causal, **kwargs
+        )
+    scale = scaling if scaling is not None else query.shape[-1] ** -0.5
+    scores = torch.matmul(query, key.transpose(-1, -2)) * scale
+    if attention_mask is not None:
+        if attention_mask.dtype == torch.bool:
+            # the dtype's minimum, not -inf: a row with nothing to attend to stays finite
+            scores = scores.masked_fill(~attention_mask, torch.finfo(scores.dtype).min)
+        else:
+            scores = scores + attention_mask
+    probabilities = torch.softmax(scores, dim=-1, dtype=torch.float32).to(query.dtype)
+    output = torch.matmul(cpu_dropout(probabilities, dropout), value)
+    return output.transpose(1, 2).contiguous(), None
+
+
+def _register_attention() -> None:
+    from transformers import AttentionInterface
+    from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
+
+    AttentionInterface.register(ATTENTION, cpu_training_attention)
+    AttentionMaskInterface.register(ATTENTION, sdpa_mask)  # the masks SDPA gets
+
+
 def use_cpu_dropout(model: nn.Module) -> int:
-    """Replace every plain ``nn.Dropout`` in ``model`` (LoRA's included); returns how many."""
+    """Replace every plain ``nn.Dropout`` in ``model`` (LoRA's included), and send the SDPA
+    attention of its transformers models to :func:`cpu_training_attention`; returns how many
+    dropouts were replaced."""
+    from transformers import PreTrainedModel
+
+    _register_attention()
     replaced = 0
     for module in list(model.modules()):
         for name, child in list(module.named_children()):
             if type(child) is nn.Dropout:
                 setattr(module, name, CpuDropout(child.p, child.inplace))
                 replaced += 1
+        if isinstance(module, PreTrainedModel) and module.config._attn_implementation == "sdpa":
+            module.set_attn_implementation(ATTENTION)
     return replaced

@@ -6,7 +6,14 @@ import pytest
 import torch
 from torch import nn
 
-from appliance.training.dropout import CpuDropout, cpu_dropout, scaled_mask, use_cpu_dropout
+from appliance.training.dropout import (
+    ATTENTION,
+    CpuDropout,
+    cpu_dropout,
+    cpu_training_attention,
+    scaled_mask,
+    use_cpu_dropout,
+)
 
 
 def test_drops_about_p_and_keeps_the_expectation() -> None:
@@ -78,3 +85,87 @@ def test_every_plain_dropout_is_swapped_and_keeps_its_probability() -> None:
     assert sorted(m.p for m in swapped) == [0.1, 0.2, 0.3]
     assert type(model[3][1]) is nn.AlphaDropout  # a different operation: left alone
     assert use_cpu_dropout(model) == 0
+
+
+def _qkv(seed: int, batch: int = 3, length: int = 6) -> tuple[torch.Tensor, ...]:
+    generator = torch.Generator().manual_seed(seed)
+    return tuple(
+        torch.randn(batch, 2, length, 4, generator=generator, requires_grad=True) for _ in range(3)
+    )
+
+
+class _Attention(nn.Module):
+    is_causal = False
+
+
+def test_attention_is_sdpa_arithmetic_with_the_cpu_mask() -> None:
+    q, k, v = _qkv(0)
+    mask = torch.ones(3, 1, 6, 6, dtype=torch.bool)
+    mask[0, :, :, 4:] = False  # the first example is padded after 4 tokens
+    module = _Attention().train()
+    torch.manual_seed(3)
+    out, weights = cpu_training_attention(module, q, k, v, mask, dropout=0.2, scaling=0.5)
+    assert weights is None and out.shape == (3, 6, 2, 4)
+    torch.manual_seed(3)
+    scores = (q @ k.transpose(-1, -2) * 0.5).masked_fill(~mask, torch.finfo(q.dtype).min)
+    drop = scaled_mask(torch.Size([3, 2, 6, 6]), 0.2, q.dtype)
+    expected = ((scores.softmax(-1) * drop) @ v).transpose(1, 2)
+    assert torch.allclose(out, expected, atol=1e-6)
+    # the padded keys get no weight, and the gradient flows through the same mask
+    out.sum().backward()
+    assert q.grad is not None and v.grad is not None
+    assert torch.all(v.grad[0, :, 4:] == 0)
+
+
+def test_attention_outside_cpu_training_is_the_stock_function() -> None:
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+    q, k, v = _qkv(1)
+    additive = torch.zeros(3, 1, 6, 6)
+    additive[1, :, :, 5:] = torch.finfo(torch.float32).min
+    causal = _Attention().train()
+    causal.is_causal = True
+    cases = (  # no dropout (evaluation passes 0.0), and a causal mask left to SDPA's flag
+        (_Attention().eval(), additive, 0.0),
+        (_Attention().train(), additive, 0.0),
+        (causal, None, 0.3),
+    )
+    for module, mask, dropout in cases:
+        torch.manual_seed(5)
+        ours, _ = cpu_training_attention(module, q, k, v, mask, dropout=dropout)
+        torch.manual_seed(5)
+        stock, _ = sdpa_attention_forward(module, q, k, v, mask, dropout=dropout)
+        assert torch.equal(ours, stock)
+
+
+def test_a_transformers_model_trains_through_it() -> None:
+    from transformers import BertConfig, BertModel
+
+    config = BertConfig(
+        vocab_size=50,
+        hidden_size=16,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=24,
+        attention_probs_dropout_prob=0.5,
+        hidden_dropout_prob=0.5,
+    )
+    torch.manual_seed(0)
+    model = BertModel(config, add_pooling_layer=False)
+    reference = BertModel(config, add_pooling_layer=False)
+    reference.load_state_dict(model.state_dict())
+    assert use_cpu_dropout(model) == 1 + 2 * 3  # the embeddings, then 3 in each layer
+    assert model.config._attn_implementation == ATTENTION
+    ids = torch.randint(0, 50, (4, 9))
+    padding = torch.ones(4, 9, dtype=torch.long)
+    padding[0, 6:] = 0
+    model.eval(), reference.eval()
+    same = model(input_ids=ids, attention_mask=padding).last_hidden_state
+    assert torch.allclose(same, reference(input_ids=ids, attention_mask=padding).last_hidden_state)
+    model.train()
+    first = model(input_ids=ids, attention_mask=padding).last_hidden_state
+    second = model(input_ids=ids, attention_mask=padding).last_hidden_state
+    assert not torch.allclose(first, second)
+    first.pow(2).mean().backward()
+    grads = [p.grad for p in model.parameters() if p.requires_grad]
+    assert all(g is not None and torch.isfinite(g).all() for g in grads)
