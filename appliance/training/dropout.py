@@ -33,6 +33,9 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from transformers import AttentionInterface, PreTrainedModel
+from transformers.integrations.sdpa_attention import sdpa_attention_forward
+from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
 
 _BITS = 16
 _LEVELS = 1 << _BITS
@@ -103,9 +106,8 @@ def cpu_training_attention(
     dropout, off the CPU, grouped keys, a position bias, a causal mask left implicit) go to the
     stock function unchanged.
     """
-    from transformers.integrations.sdpa_attention import sdpa_attention_forward
-
-    causal = is_causal if is_causal is not None else getattr(module, "is_causal", False)
+    # the stock function's reading of the flag, default included
+    causal = is_causal if is_causal is not None else getattr(module, "is_causal", True)
     implicit_causal = causal and attention_mask is None and query.shape[2] > 1
     if (
         dropout == 0.0
@@ -132,9 +134,6 @@ def cpu_training_attention(
 
 
 def _register_attention() -> None:
-    from transformers import AttentionInterface
-    from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
-
     AttentionInterface.register(ATTENTION, cpu_training_attention)
     AttentionMaskInterface.register(ATTENTION, sdpa_mask)  # the masks SDPA gets
 
@@ -143,8 +142,6 @@ def use_cpu_dropout(model: nn.Module) -> int:
     """Replace every plain ``nn.Dropout`` in ``model`` (LoRA's included), and send the SDPA
     attention of its transformers models to :func:`cpu_training_attention`; returns how many
     dropouts were replaced."""
-    from transformers import PreTrainedModel
-
     _register_attention()
     replaced = 0
     for module in list(model.modules()):
