@@ -25,6 +25,7 @@ import argparse
 import io
 import json
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -204,7 +205,7 @@ class ApplianceRunner:
             )
             times.append(time.perf_counter() - started)
             assert records
-        return sorted(times)[len(times) // 2]
+        return statistics.median(times)
 
     def __call__(self, grouped: bool) -> float:
         from appliance.training import jobs, worker
@@ -263,15 +264,16 @@ def throughput(args: argparse.Namespace) -> None:
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     b = best["baseline"]
+    n_train = len(train_split(records))
     if gate_s is not None:
-        epoch_s = len(train_split(records)) / best["appliance_grouped"]
+        epoch_s = n_train / best["appliance_grouped"]
         print(
             f"reading the {len(records)} records through the gate (policy, audit event, "
             f"decryption): {gate_s * 1000:.1f} ms, {gate_s / epoch_s:.2%} of one grouped "
             f"training epoch ({epoch_s:.1f} s); it happens once, before training"
         )
     print(
-        f"{len(train_split(records))} training examples of {args.n}; hyperparameters "
+        f"{n_train} training examples of {args.n}; hyperparameters "
         f"{json.dumps(HYPERPARAMETERS)}; best of {args.rounds} rounds each"
     )
     print(
