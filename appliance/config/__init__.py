@@ -1,19 +1,28 @@
 """One settings object for the whole appliance.
 
-Values come from ``<home>/config.json`` (written by ``appliance init``), then from ``APPLIANCE_*``
-environment variables. The home directory itself is resolved from ``--home``, else
-``$APPLIANCE_HOME``, else ``./var/appliance``.
+Values come from pydantic-settings sources, highest first: the home (resolved from ``--home``,
+else ``$APPLIANCE_HOME``, else ``./var/appliance``), ``APPLIANCE_*`` environment variables, then
+``<home>/config.json`` (written by ``appliance init``), then the defaults. Unknown keys are refused
+(``extra="forbid"``): a typo in config.json is a ``ConfigurationError`` naming the key, not a
+setting silently left at its default. Environment variables are looked up by field name only, so
+``APPLIANCE_TOKEN`` and other variables of the CLI are never mistaken for settings.
 """
 
 from __future__ import annotations
 
+import contextvars
 import json
 import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    JsonConfigSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from appliance.errors import ConfigurationError
 
@@ -21,8 +30,15 @@ CONFIG_FILE = "config.json"
 DEFAULT_HOME = Path("var/appliance")
 
 
+# The config file the next Settings() reads (set only inside load_settings).
+_CONFIG_FILE: contextvars.ContextVar[Path | None] = contextvars.ContextVar(
+    "appliance_config_file", default=None)
+
+
 class KdfParams(BaseModel):
     """scrypt parameters for a passphrase key source (RFC 7914), recorded at init."""
+
+    model_config = ConfigDict(extra="forbid")
 
     algorithm: Literal["scrypt"] = "scrypt"
     salt_b64: str = ""
@@ -34,7 +50,7 @@ class KdfParams(BaseModel):
 class Settings(BaseSettings):
     """Everything configurable. Saved in the home at init; env vars override per process."""
 
-    model_config = SettingsConfigDict(env_prefix="APPLIANCE_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="APPLIANCE_", extra="forbid")
 
     home: Path = Field(DEFAULT_HOME, description="Home directory: keys, database, vault, audit.")
     key_source: Literal["file", "passphrase"] = Field(
@@ -62,9 +78,39 @@ class Settings(BaseSettings):
     )
     ner_model_path: Path | None = Field(None, description="Local model for 'hf' or 'spacy'.")
     segment_size: int = Field(1 << 20, description="Ciphertext bytes per encrypted segment (Tink).")
+    auth_failures_per_client: str = Field(
+        "10/minute", description="Failed sign-ins a client address may make in a moving window "
+        "before its unknown tokens are refused unchecked (limits notation: N/second|minute|hour).")
+    auth_failures_per_token: str = Field(
+        "5/hour", description="Failed attempts one presented token may make before it is "
+        "refused unchecked, from any address.")
+    trusted_proxies: list[str] = Field(
+        default_factory=list, description="Addresses or networks of reverse proxies whose "
+        "forwarded header names the client; from anyone else the header is ignored.")
+    forwarded_header: str = Field(
+        "X-Forwarded-For", description="The header a trusted proxy puts the client address in.")
+    metrics_port: int | None = Field(
+        None, ge=1, le=65535, description="Serve /metrics without a token on 127.0.0.1 at this "
+        "port (the API port then needs the scrape token for /metrics).")
+    metrics_token_hash: str | None = Field(
+        None, description="SHA-256 of the scrape token for /metrics on the API port "
+        "(`appliance metrics-token`); none: /metrics is not served on the API port.")
 
     def path(self, *parts: str) -> Path:
         return self.home.joinpath(*parts)
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then the environment, then the home's config.json (no .env, no secrets
+        directory: nothing is read that the operator did not put in the home or the process)."""
+        config_file = _CONFIG_FILE.get()
+        if config_file is None:
+            return init_settings, env_settings
+        return init_settings, env_settings, JsonConfigSettingsSource(settings_cls, config_file)
 
 
 def resolve_home(home: str | Path | None = None) -> Path:
@@ -83,13 +129,30 @@ def load_settings(home: str | Path | None = None) -> Settings:
             f"run 'appliance init --home {root}'"
         )
     try:
-        saved: dict[str, Any] = json.loads(config_path.read_text("utf-8"))
+        saved: Any = json.loads(config_path.read_text("utf-8"))
     except (OSError, ValueError) as exc:
         raise ConfigurationError(f"cannot read {config_path}: {exc}") from exc
-    saved["home"] = root
-    env_overrides = Settings().model_dump(exclude_unset=True)  # APPLIANCE_* only
-    env_overrides.pop("home", None)
-    return Settings(**{**saved, **env_overrides})
+    if not isinstance(saved, dict):
+        raise ConfigurationError(f"{config_path}: expected a JSON object of settings")
+    token = _CONFIG_FILE.set(config_path)
+    try:
+        return Settings(home=root)
+    except ValidationError as exc:
+        raise ConfigurationError(f"{config_path}: {_describe(exc)}") from exc
+    finally:
+        _CONFIG_FILE.reset(token)
+
+
+def _describe(exc: ValidationError) -> str:
+    """One clause per bad setting, named as it is spelled in the file."""
+    problems = []
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"]) or "(settings)"
+        if error["type"] == "extra_forbidden":
+            problems.append(f"unknown setting {key!r}")
+        else:
+            problems.append(f"setting {key!r}: {error['msg']}")
+    return "; ".join(problems)
 
 
 def save_settings(settings: Settings) -> None:
