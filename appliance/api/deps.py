@@ -16,8 +16,8 @@ from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from appliance.api import ratelimit
 from appliance.api.problem import RateLimited
-from appliance.api.ratelimit import FailureLimiter
 from appliance.api.runtime import ContextPool
 from appliance.context import Context
 from appliance.errors import AuthenticationFailed
@@ -42,36 +42,50 @@ ContextDep = Annotated[Context, Depends(get_context)]
 
 
 def client_address(request: Request) -> str:
-    """The peer address. Forwarded headers are not trusted: the service is its own edge."""
-    return request.client.host if request.client else "unknown"
+    """The peer address; behind a trusted reverse proxy, the client it names.
+
+    A forwarded header counts only from a peer in ``settings.trusted_proxies``; from anyone else
+    it is ignored, so a client cannot choose the address it is rate-limited under.
+    """
+    settings = get_pool(request).settings
+    peer = request.client.host if request.client else None
+    forwarded = request.headers.getlist(settings.forwarded_header)
+    return ratelimit.client_address(peer, forwarded, settings.trusted_proxies)
 
 
 def authenticate_request(
     request: Request, ctx: Context, token: str | None, *, channel: str
 ) -> Principal:
-    """Authenticate a token, rate-limiting failures per client address.
+    """Authenticate a token, limiting failures per token and per client (api/ratelimit.py).
 
-    ``authenticate`` audits each failure. While a client is throttled its attempts are refused
-    unchecked; only the first refusal is audited, so a flood cannot flood the audit log.
+    ``authenticate`` audits each failure. An attempt the limiter refuses is not checked; only the
+    first refusal of a client or token is audited, so a flood cannot flood the audit log. A token
+    that authenticated recently is checked even from a limited client: the other users behind
+    an address are not locked out by one process guessing.
     """
-    limiter: FailureLimiter = request.app.state.limiter
+    limiter: ratelimit.FailureLimiter = request.app.state.limiter
     client = client_address(request)
-    wait = limiter.retry_after(client)
-    if wait:
-        if limiter.start_throttling(client):
+    refusal = limiter.refusal(client, token)
+    if refusal:
+        if limiter.start_throttling(refusal):
             ctx.audit.append(
                 actor="anonymous", role="none", action="auth.throttle", resource=f"client:{client}",
                 purpose="authentication", decision="deny",
-                reasons=[f"too many failed attempts; refused for {wait}s"],
-                policy_hash=ctx.policy.policy_hash, details={"channel": channel},
+                reasons=[f"too many failed attempts with this {refusal.limited}; "
+                         f"refused for {refusal.wait}s"],
+                policy_hash=ctx.policy.policy_hash,
+                details={"channel": channel, "limited": refusal.limited},
             )
-        raise RateLimited(f"too many failed authentication attempts from {client}; "
-                          f"retry in {wait}s", retry_after=wait)
+        raise RateLimited(f"too many failed authentication attempts with this {refusal.limited}"
+                          f"{' from ' + client if refusal.limited == 'client' else ''}; "
+                          f"retry in {refusal.wait}s", retry_after=refusal.wait)
     try:
-        return authenticate(ctx, token, channel=channel)
+        principal = authenticate(ctx, token, channel=channel)
     except AuthenticationFailed:
-        limiter.record_failure(client)
+        limiter.record_failure(client, token)
         raise
+    limiter.record_success(token or "")
+    return principal
 
 
 def get_current_user(

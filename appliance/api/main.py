@@ -32,23 +32,34 @@ UPLOAD_SLOTS = 4
 
 def create_app(home: str | Path | None = None, *, pool: ContextPool | None = None,
                limiter: FailureLimiter | None = None, tls: bool = False,
-               start_job_workers: bool = True) -> FastAPI:
+               start_job_workers: bool = True, metrics_port: int | None = None) -> FastAPI:
     """The ASGI app for a home (or for an already opened pool, in tests).
 
     ``start_job_workers``: start a worker process for each job created over the API, and at
     start-up for each job a crash interrupted; turn it off where a separate worker service runs
-    (and recovers) queued jobs.
+    (and recovers) queued jobs. ``metrics_port``: serve metrics without a token on 127.0.0.1 at
+    this port (default: ``settings.metrics_port``; see api/metrics.py). ``limiter``: default, one
+    built from the settings' failed-authentication limits.
     """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.pool = pool or ContextPool.open(home)
+        settings = app.state.pool.settings
+        if limiter is None:
+            app.state.limiter = FailureLimiter(settings.auth_failures_per_client,
+                                               settings.auth_failures_per_token)
         app.state.upload_slots = anyio.CapacityLimiter(UPLOAD_SLOTS)
+        scrape_port = metrics_port or settings.metrics_port
+        stop_scrape = metrics.serve_scrape_port(app.state.metrics, scrape_port) \
+            if scrape_port else None
         if start_job_workers:
             _recover_jobs(app.state.pool)
         try:
             yield
         finally:
+            if stop_scrape:
+                stop_scrape()
             app.state.pool.close()
 
     app = FastAPI(title="Appliance API", version=appliance.__version__, lifespan=lifespan,
@@ -56,6 +67,7 @@ def create_app(home: str | Path | None = None, *, pool: ContextPool | None = Non
     app.state.limiter = limiter or FailureLimiter()
     app.state.sessions = SessionStore()
     app.state.metrics = metrics.RequestMetrics()
+    app.state.metrics.registry.register(metrics.StateCollector(lambda: app.state.pool))
     app.state.verification = web.audit.VerificationCache()
     app.state.curves = LossCurves()
     app.state.start_job_workers = start_job_workers
@@ -63,7 +75,7 @@ def create_app(home: str | Path | None = None, *, pool: ContextPool | None = Non
     for error in problem.HANDLED:
         app.add_exception_handler(error, problem.handle_error)
     app.add_exception_handler(web.console.SignInRequired, web.console.sign_in_redirect)
-    for router in (*routes.ROUTERS, *web.ROUTERS):
+    for router in (*routes.ROUTERS, metrics.router, *web.ROUTERS):
         app.include_router(router)
     app.state.console_pages = {getattr(r, "path", "") for w in web.ROUTERS for r in w.routes}
     app.mount("/static", StaticFiles(directory=web.STATIC), name="static")

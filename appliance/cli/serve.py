@@ -36,7 +36,15 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
                             "the API and, at start-up, for each job a crash interrupted")
     serve.add_argument("--log-level", default="info",
                        choices=("critical", "error", "warning", "info", "debug"))
+    serve.add_argument("--metrics-port", type=int, default=None,
+                       help="also serve /metrics without a token on 127.0.0.1 at this port "
+                            "(default: the metrics_port setting; none: /metrics only on the "
+                            "API port, with the scrape token)")
     serve.set_defaults(handler=cmd_serve)
+    token = commands.add_parser(
+        "metrics-token", help="generate the scrape token for /metrics on the API port; prints "
+                              "it once and stores only its hash (replaces any earlier one)")
+    token.set_defaults(handler=cmd_metrics_token)
 
 
 @dataclass(frozen=True)
@@ -105,10 +113,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from appliance.api.runtime import ContextPool
 
     plan = plan_bind(args.host, args.port, args.tls_cert, args.tls_key, args.allow_insecure_bind)
+    if args.metrics_port is not None and not 0 < args.metrics_port < 65536:
+        raise InvalidInput(f"--metrics-port {args.metrics_port} is not a TCP port")
     if not plan.loopback and not plan.tls:
         print(INSECURE_WARNING.format(host=plan.host), file=sys.stderr, flush=True)
     pool = ContextPool.open(args.home)  # fail now, with a clear error, if the home is unusable
-    app = create_app(pool=pool, tls=plan.tls, start_job_workers=not args.external_job_worker)
+    app = create_app(pool=pool, tls=plan.tls, start_job_workers=not args.external_job_worker,
+                     metrics_port=args.metrics_port)
     config = uvicorn.Config(
         app, host=plan.host, port=plan.port,
         ssl_certfile=str(args.tls_cert) if plan.tls else None,
@@ -119,4 +130,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
     print(f"appliance console and API on {plan.url} (home {pool.settings.home})", flush=True)
     uvicorn.Server(config).run()
+    return 0
+
+
+def cmd_metrics_token(args: argparse.Namespace) -> int:
+    from appliance.config import update_saved_settings
+    from appliance.context import open_context
+    from appliance.gate import authorize
+    from appliance.identity import LOCAL_ADMIN, hash_token, new_token
+
+    ctx = open_context(args.home)
+    try:
+        authorize(ctx, LOCAL_ADMIN, "user.manage", {"type": "user", "id": "metrics-scraper"},
+                  "administration", {"operation": "metrics-token"})
+        token = new_token()
+        update_saved_settings(ctx.settings.home, metrics_token_hash=hash_token(token))
+    finally:
+        ctx.close()
+    print("scrape token for /metrics (shown once; a running service reads it at restart):")
+    print(token)
     return 0

@@ -11,12 +11,13 @@ setting silently left at its default. Environment variables are looked up by fie
 from __future__ import annotations
 
 import contextvars
+import ipaddress
 import json
 import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     JsonConfigSettingsSource,
@@ -96,6 +97,27 @@ class Settings(BaseSettings):
         None, description="SHA-256 of the scrape token for /metrics on the API port "
         "(`appliance metrics-token`); none: /metrics is not served on the API port.")
 
+    @field_validator("auth_failures_per_client", "auth_failures_per_token")
+    @classmethod
+    def _check_limit(cls, value: str) -> str:
+        from limits import parse  # checked here so that a bad limit stops the service at load
+
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a limit such as '10/minute'") from None
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an address or network") from None
+        return value
+
     def path(self, *parts: str) -> Path:
         return self.home.joinpath(*parts)
 
@@ -134,11 +156,15 @@ def load_settings(home: str | Path | None = None) -> Settings:
         raise ConfigurationError(f"cannot read {config_path}: {exc}") from exc
     if not isinstance(saved, dict):
         raise ConfigurationError(f"{config_path}: expected a JSON object of settings")
-    token = _CONFIG_FILE.set(config_path)
+    return _settings_from(root, config_path, config_path)
+
+
+def _settings_from(root: Path, source: Path, named: Path) -> Settings:
+    token = _CONFIG_FILE.set(source)
     try:
         return Settings(home=root)
     except ValidationError as exc:
-        raise ConfigurationError(f"{config_path}: {_describe(exc)}") from exc
+        raise ConfigurationError(f"{named}: {_describe(exc)}") from exc
     finally:
         _CONFIG_FILE.reset(token)
 
@@ -153,6 +179,26 @@ def _describe(exc: ValidationError) -> str:
         else:
             problems.append(f"setting {key!r}: {error['msg']}")
     return "; ".join(problems)
+
+
+def update_saved_settings(home: str | Path | None, **changes: Any) -> Settings:
+    """Change keys of the home's config.json only (not what the environment overrides), after
+    checking the result loads; returns the settings as loaded."""
+    root = resolve_home(home)
+    config_path = root / CONFIG_FILE
+    load_settings(root)  # refuse a home that is missing or already unreadable
+    saved = json.loads(config_path.read_text("utf-8"))
+    saved.update(changes)
+    staged = config_path.with_name(CONFIG_FILE + ".new")
+    staged.write_text(json.dumps(saved, indent=2, sort_keys=True) + "\n", "utf-8")
+    os.chmod(staged, 0o600)
+    try:
+        settings = _settings_from(root, staged, config_path)
+    except ConfigurationError:
+        staged.unlink()
+        raise
+    os.replace(staged, config_path)
+    return settings
 
 
 def save_settings(settings: Settings) -> None:

@@ -89,8 +89,8 @@ def start_server(home: Path, **app_options: Any) -> LiveServer:
     from appliance.api import create_app
     from appliance.api.ratelimit import FailureLimiter
 
-    app = create_app(home, limiter=app_options.pop("limiter", FailureLimiter(10_000, 100.0)),
-                     **app_options)
+    unlimited = FailureLimiter("10000/second", "10000/second")
+    app = create_app(home, limiter=app_options.pop("limiter", unlimited), **app_options)
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                             proxy_headers=False, timeout_graceful_shutdown=10)
