@@ -35,6 +35,12 @@ class Ingested(BaseModel):
     rows: int
     content_hash: str
     state: str
+    fields: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Every field and what was done to it (redacted, kept, "
+        "dropped), with counts of values, values with PII and entities by type.")
+    warnings: list[str] = Field(
+        default_factory=list, description="Records dropped and why, non-text labels, kept fields "
+        "that look like PII, a reused name or content (the upload was still stored).")
 
 
 class Report(BaseModel):
@@ -48,6 +54,9 @@ class Report(BaseModel):
     entities_by_field: dict[str, dict[str, int]] = Field(default_factory=dict)
     records_touched: int = 0
     records_dropped_pii: int = 0
+    fields: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    kept_with_pii: dict[str, int] = Field(default_factory=dict)
+    warnings: list[str] = Field(default_factory=list)
 
 
 class Sample(BaseModel):
@@ -84,12 +93,14 @@ class AuditEvent(BaseModel):
 
 
 class AuditPage(BaseModel):
-    """A page of audit events, oldest first."""
+    """A page of audit events, in the order asked for (newest first by default)."""
 
     events: list[AuditEvent]
     limit: int
     offset: int
     next_offset: int | None = Field(description="Offset of the next page; null on the last one.")
+    up_to_seq: int | None = Field(default=None, description=(
+        "Newest first: the seq later pages pass as up_to_seq, so they do not shift."))
 
 
 class Verification(BaseModel):
@@ -162,6 +173,9 @@ class Job(BaseModel):
     model_id: str | None
     cancel_requested: bool
     has_checkpoint: bool
+    interrupted: str | None = Field(
+        None, description="Set when the job is RUNNING but its worker is gone: why (shown as "
+                          "INTERRUPTED). POST /v1/jobs/{job_id}/resume resumes it.")
 
 
 class JobMetrics(BaseModel):
@@ -233,5 +247,11 @@ class BundleReport(BaseModel):
     model_id: str | None = None
     requested_by: str | None = None
     created_at: str | None = None
+    approved_by: str | None = Field(
+        None, description="Who approved the release (comma-separated); null for a bundle of "
+        "format appliance-export/1, which did not record it.")
+    approved_at: str | None = None
+    reviewed_bundle_sha256: str | None = Field(
+        None, description="The bundle compliance reviewed (named in the approve audit event).")
     signing_key_sha256: str | None = None
     files: dict[str, dict[str, Any]] = Field(default_factory=dict)

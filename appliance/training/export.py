@@ -7,12 +7,21 @@ an uncompressed POSIX tar, written deterministically, holding:
 
 - ``model.safetensors``: the weights (adapters and head, or all weights) with their spec;
 - ``model_card.json``: provenance, hyperparameters and metrics;
-- ``manifest.json``: the SHA-256 and size of each file above, and who asked and when;
+- ``manifest.json``: the SHA-256 and size of each file above, who asked and when, and who
+  approved and when;
 - ``manifest.sig``: an Ed25519 signature (RFC 8032) over ``manifest.json``.
+
+The bundle built at request time (the one compliance reviews, its SHA-256 in the request and
+approve events) lists no approvals. Approving it seals the released bundle: the same weights and
+card, and the manifest again with ``approvals`` (who, when) and ``reviewed_bundle_sha256`` (the
+reviewed bundle's digest, so an auditor holding the released bundle finds the approve event),
+signed anew. The released bundle's digest is what the download checks and names.
 
 :func:`verify_bundle` checks the signature, every file's digest, that no file is missing or
 added, and then rebuilds the canonical tar from the verified files and compares it with the input,
 so a change to any byte, headers and padding included, fails with :class:`IntegrityError`.
+Bundles of the first format (``appliance-export/1``, made before approvals were recorded in the
+manifest) still verify; their report says the approver was not recorded.
 """
 
 from __future__ import annotations
@@ -43,7 +52,9 @@ from appliance.training.models import load_model_info, read_model_weights
 if TYPE_CHECKING:
     from appliance.context import Context
 
-BUNDLE_FORMAT = "appliance-export/1"
+BUNDLE_FORMAT = "appliance-export/2"
+#: Released before the manifest named its approvers; still verified, approver unknown.
+LEGACY_FORMATS = ("appliance-export/1",)
 BUNDLE_KIND = "export_bundle"
 WEIGHTS, CARD, MANIFEST, SIGNATURE = (
     "model.safetensors",
@@ -126,14 +137,66 @@ def request_export(ctx: Context, principal: Principal, model_id: str) -> ExportI
 def approve_export(
     ctx: Context, principal: Principal, export_id: str, reason: str = ""
 ) -> ExportInfo:
-    """Compliance releases the bundle; the policy refuses the requester (separation of duties)."""
-    return _decide(ctx, principal, export_id, "approve", APPROVED, reason)
+    """Compliance releases the bundle; the policy refuses the requester (separation of duties).
+
+    The decision is taken, and audited, on the reviewed bundle's digest; the bundle is then sealed
+    again with the approval in its manifest, and the reviewed one shredded (its files live on,
+    byte for byte, in the released one).
+    """
+    export = get_export(ctx, export_id)
+    reviewed_object = _bundle_object(ctx, export_id)
+    reviewed = read_object(
+        ctx,
+        principal,
+        "model.export.approve",
+        export.resource(),
+        reviewed_object,
+        "export",
+        _decision_details(export, reason),
+    )
+    actual = hashlib.sha256(reviewed).hexdigest()
+    if actual != export.bundle_sha256:
+        raise IntegrityError(
+            f"export {export_id}: bundle SHA-256 expected {export.bundle_sha256}, got {actual}"
+        )
+    now = ctx.now()
+    released = seal_approval(reviewed, principal.name, now, _signing_key(ctx))
+    object_id = ctx.vault.put(BUNDLE_KIND, [released])
+    with transaction(ctx.conn):
+        changed = ctx.conn.execute(
+            "UPDATE exports SET state=?, approved_by=?, reason=?, updated_at=?, bundle_sha256=?,"
+            " bundle_object_id=? WHERE export_id=? AND state=?",
+            (APPROVED, principal.name, reason, now, hashlib.sha256(released).hexdigest(),
+             object_id, export_id, PENDING),
+        ).rowcount
+    if not changed:
+        ctx.vault.shred(object_id)
+        raise Conflict(f"export {export_id} changed state meanwhile; try again")
+    ctx.vault.shred(reviewed_object)
+    return get_export(ctx, export_id)
 
 
 def reject_export(
     ctx: Context, principal: Principal, export_id: str, reason: str = ""
 ) -> ExportInfo:
-    return _decide(ctx, principal, export_id, "reject", REJECTED, reason)
+    export = get_export(ctx, export_id)
+    authorize(
+        ctx,
+        principal,
+        "model.export.reject",
+        export.resource(),
+        "export",
+        _decision_details(export, reason),
+    )
+    with transaction(ctx.conn):
+        changed = ctx.conn.execute(
+            "UPDATE exports SET state=?, approved_by=?, reason=?, updated_at=?"
+            " WHERE export_id=? AND state=?",
+            (REJECTED, principal.name, reason, ctx.now(), export_id, PENDING),
+        ).rowcount
+    if not changed:
+        raise Conflict(f"export {export_id} changed state meanwhile; try again")
+    return get_export(ctx, export_id)
 
 
 def download_export(
@@ -199,23 +262,42 @@ def build_bundle(
     created_at: str,
     key: SigningKey,
 ) -> bytes:
+    """The bundle compliance reviews: signed, no approvals yet (never released as it is)."""
     files = {WEIGHTS: weights, CARD: json.dumps(card, indent=2, sort_keys=True).encode() + b"\n"}
-    manifest = {
+    manifest: dict[str, Any] = {
         "format": BUNDLE_FORMAT,
         "export_id": export_id,
         "model_id": card.get("model_id"),
         "requested_by": requested_by,
         "created_at": created_at,
+        "approvals": [],
         "signing_key_sha256": hashlib.sha256(export_public_key(key)).hexdigest(),
         "files": {
             name: {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
             for name, data in sorted(files.items())
         },
     }
+    return _signed(files, manifest, key)
+
+
+def seal_approval(reviewed: bytes, approved_by: str, approved_at: str, key: SigningKey) -> bytes:
+    """The released bundle: the reviewed one's files, its manifest with this approval added."""
+    files = _untar(reviewed)
+    manifest: dict[str, Any] = json.loads(files[MANIFEST])
+    if manifest.get("format") != BUNDLE_FORMAT:
+        raise IntegrityError(
+            f"expected a reviewed bundle of format {BUNDLE_FORMAT}, got {manifest.get('format')}"
+        )
+    manifest["approvals"] = [*manifest.get("approvals", []),
+                             {"approved_by": approved_by, "approved_at": approved_at}]
+    manifest["reviewed_bundle_sha256"] = hashlib.sha256(reviewed).hexdigest()
+    content = {name: files[name] for name in CONTENT_FILES}
+    return _signed(content, manifest, key)
+
+
+def _signed(files: dict[str, bytes], manifest: dict[str, Any], key: SigningKey) -> bytes:
     manifest_bytes = json.dumps(manifest, indent=2, sort_keys=True).encode() + b"\n"
-    files[MANIFEST] = manifest_bytes
-    files[SIGNATURE] = sign(key, manifest_bytes)
-    return _tar(files)
+    return _tar({**files, MANIFEST: manifest_bytes, SIGNATURE: sign(key, manifest_bytes)})
 
 
 def verify_bundle(path: str | Path, public_key: VerifyKey) -> dict[str, Any]:
@@ -236,10 +318,11 @@ def verify_bundle(path: str | Path, public_key: VerifyKey) -> dict[str, Any]:
         listed: dict[str, dict[str, Any]] = manifest["files"]
     except (ValueError, KeyError, TypeError):
         raise IntegrityError(f"bundle {source.name}: manifest is malformed") from None
-    if manifest.get("format") != BUNDLE_FORMAT:
+    if manifest.get("format") not in (BUNDLE_FORMAT, *LEGACY_FORMATS):
         raise IntegrityError(
             f"bundle {source.name}: expected format {BUNDLE_FORMAT}, got {manifest.get('format')}"
         )
+    approvals = _approvals(source.name, manifest)
     present = sorted(set(files) - {MANIFEST, SIGNATURE})
     if present != sorted(listed):
         raise IntegrityError(
@@ -257,17 +340,45 @@ def verify_bundle(path: str | Path, public_key: VerifyKey) -> dict[str, Any]:
             f"bundle {source.name}: container SHA-256 expected "
             f"{hashlib.sha256(canonical).hexdigest()}, got {hashlib.sha256(data).hexdigest()}"
         )
+    legacy = manifest["format"] in LEGACY_FORMATS
     return {
         "ok": True,
         "bundle": str(source),
+        "format": manifest["format"],
         "bundle_sha256": hashlib.sha256(data).hexdigest(),
         "export_id": manifest.get("export_id"),
         "model_id": manifest.get("model_id"),
         "requested_by": manifest.get("requested_by"),
         "created_at": manifest.get("created_at"),
+        "approved_by": None if legacy else ", ".join(a["approved_by"] for a in approvals),
+        "approved_at": None if legacy else approvals[-1]["approved_at"],
+        "approvals": approvals,
+        **({"note": f"format {manifest['format']} does not record the approver"}
+           if legacy else {}),
+        "reviewed_bundle_sha256": manifest.get("reviewed_bundle_sha256"),
         "signing_key_sha256": hashlib.sha256(export_public_key(public_key)).hexdigest(),
         "files": listed,
     }
+
+
+def _approvals(bundle: str, manifest: dict[str, Any]) -> list[dict[str, str]]:
+    """The manifest's approvals; a current-format bundle without one was never released."""
+    if manifest["format"] in LEGACY_FORMATS:
+        return []
+    approvals = manifest.get("approvals")
+    if not isinstance(approvals, list) or not all(
+        isinstance(a, dict) and isinstance(a.get("approved_by"), str) and a["approved_by"]
+        and isinstance(a.get("approved_at"), str) for a in approvals
+    ):
+        raise IntegrityError(f"bundle {bundle}: manifest approvals are malformed")
+    if not approvals:
+        raise IntegrityError(
+            f"bundle {bundle}: expected at least one approval, got none (the bundle was never "
+            "approved for release)"
+        )
+    if not isinstance(manifest.get("reviewed_bundle_sha256"), str):
+        raise IntegrityError(f"bundle {bundle}: expected the reviewed bundle's SHA-256, got none")
+    return approvals
 
 
 def _tar(files: dict[str, bytes]) -> bytes:
@@ -300,31 +411,12 @@ def _untar(data: bytes) -> dict[str, bytes]:
     return files
 
 
-def _decide(
-    ctx: Context, principal: Principal, export_id: str, verb: str, new_state: str, reason: str
-) -> ExportInfo:
-    export = get_export(ctx, export_id)
-    authorize(
-        ctx,
-        principal,
-        f"model.export.{verb}",
-        export.resource(),
-        "export",
-        {
-            "model_id": export.model_id,
-            "bundle_sha256": export.bundle_sha256,
-            "reason_given": bool(reason),
-        },
-    )
-    with transaction(ctx.conn):
-        changed = ctx.conn.execute(
-            "UPDATE exports SET state=?, approved_by=?, reason=?, updated_at=?"
-            " WHERE export_id=? AND state=?",
-            (new_state, principal.name, reason, ctx.now(), export_id, PENDING),
-        ).rowcount
-    if not changed:
-        raise Conflict(f"export {export_id} changed state meanwhile; try again")
-    return get_export(ctx, export_id)
+def _decision_details(export: ExportInfo, reason: str) -> dict[str, Any]:
+    return {
+        "model_id": export.model_id,
+        "bundle_sha256": export.bundle_sha256,
+        "reason_given": bool(reason),
+    }
 
 
 def _bundle_object(ctx: Context, export_id: str) -> str:

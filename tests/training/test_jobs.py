@@ -182,15 +182,20 @@ def test_export_needs_two_people_and_verifies(
 
     public = load_public_key(export.public_key_file(ctx))
     report = export.verify_bundle(out, public)
-    assert report["ok"] and report["bundle_sha256"] == request.bundle_sha256
+    # the released bundle is the reviewed one sealed again with its approval in the manifest
+    assert report["ok"] and report["bundle_sha256"] == approved.bundle_sha256
+    assert report["reviewed_bundle_sha256"] == request.bundle_sha256
+    assert (report["requested_by"], report["approved_by"]) == ("olivia", "carol")
     assert set(report["files"]) == {"model.safetensors", "model_card.json"}
-    for action in ("model.export.request", "model.export.approve", "model.export.download"):
+    for action, sha in (("model.export.request", request.bundle_sha256),
+                        ("model.export.approve", request.bundle_sha256),
+                        ("model.export.download", approved.bundle_sha256)):
         hashes = {
             e.details.get("bundle_sha256")
             for e in audit_events(ctx, action)
             if e.decision == "allow"
         }
-        assert request.bundle_sha256 in hashes, action
+        assert sha in hashes, action
 
     other = load_public_key(export_public(generate_signing_key(tmp_path / "other.key")))
     with pytest.raises(IntegrityError):
