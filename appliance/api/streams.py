@@ -8,19 +8,21 @@ the worker (states, step counts, losses), never record contents.
 
 Each poll runs on a worker thread with the request's own connection. The loss curve seen by any
 stream is remembered per job (:class:`LossCurves`), so a page opened later still draws the curve
-so far.
+so far. Framing, keep-alive comments and disconnects are sse-starlette's
+(:func:`event_response`); the events are ``log`` (with the line's ``seq`` as the event id, so
+``Last-Event-ID`` resumes), ``progress`` and ``end``.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-import time
-from collections import OrderedDict
 from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
+from cachetools import LRUCache
+from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from appliance.context import Context
 from appliance.training import jobs
@@ -36,20 +38,20 @@ class LossCurves:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._curves: OrderedDict[str, list[tuple[float, float]]] = OrderedDict()
+        # the jobs streamed most recently (cachetools' LRU; every access holds the lock)
+        self._curves: LRUCache[str, list[tuple[float, float]]] = LRUCache(MAX_JOBS)
 
     def observe(self, job: jobs.JobInfo) -> None:
         step, loss = job.progress.get("step"), job.progress.get("loss")
         if not isinstance(step, int | float) or not isinstance(loss, int | float):
             return
         with self._lock:
-            points = self._curves.setdefault(job.job_id, [])
-            self._curves.move_to_end(job.job_id)
+            points = self._curves.get(job.job_id)
+            if points is None:
+                points = self._curves[job.job_id] = []
             if not points or step > points[-1][0]:
                 points.append((float(step), float(loss)))
                 del points[:-MAX_POINTS]
-            while len(self._curves) > MAX_JOBS:
-                self._curves.popitem(last=False)
 
     def points(self, job: jobs.JobInfo) -> list[tuple[float, float]]:
         """What streams saw, else (a finished job) the loss at each evaluation."""
@@ -63,9 +65,15 @@ class LossCurves:
                 if isinstance(h.get("step"), number) and isinstance(h.get("loss"), number)]
 
 
-def sse(event: str, data: dict[str, Any], event_id: int | None = None) -> bytes:
-    head = f"id: {event_id}\n" if event_id is not None else ""
-    return f"{head}event: {event}\ndata: {json.dumps(data, sort_keys=True)}\n\n".encode()
+def sse(event: str, data: dict[str, Any], event_id: int | None = None) -> ServerSentEvent:
+    return ServerSentEvent(json.dumps(data, sort_keys=True), event=event,
+                           id=None if event_id is None else str(event_id), sep="\n")
+
+
+def event_response(events: AsyncIterator[ServerSentEvent]) -> EventSourceResponse:
+    """The stream as a response: a keep-alive comment every ``KEEPALIVE_S`` so proxies keep the
+    connection, never cached, not buffered by nginx (sse-starlette sets both headers)."""
+    return EventSourceResponse(events, ping=KEEPALIVE_S, sep="\n")
 
 
 def progress_event(job: jobs.JobInfo) -> dict[str, Any]:
@@ -76,14 +84,14 @@ def progress_event(job: jobs.JobInfo) -> dict[str, Any]:
 
 
 async def job_events(ctx: Context, job_id: str, first_lines: list[dict[str, Any]],
-                     curves: LossCurves, *, follow: bool = True) -> AsyncIterator[bytes]:
+                     curves: LossCurves, *, follow: bool = True
+                     ) -> AsyncIterator[ServerSentEvent]:
     """The stream: log lines since the cursor, progress on change, ``end`` when finished."""
     after = 0
     for line in first_lines:
         after = int(line["seq"])
         yield sse("log", line, after)
     last_progress: str | None = None
-    quiet_since = time.monotonic()
     while True:
         job, lines = await anyio.to_thread.run_sync(_poll, ctx, job_id, after)
         curves.observe(job)
@@ -94,15 +102,11 @@ async def job_events(ctx: Context, job_id: str, first_lines: list[dict[str, Any]
         encoded = json.dumps(current, sort_keys=True)
         if encoded != last_progress:
             last_progress = encoded
-            quiet_since = time.monotonic()
             yield sse("progress", current)
         if job.finished or not follow:
             yield sse("end", {"job_id": job.job_id, "state": job.state,
                               "model_id": job.model_id})
             return
-        if time.monotonic() - quiet_since > KEEPALIVE_S:
-            quiet_since = time.monotonic()
-            yield b": keepalive\n\n"
         await anyio.sleep(POLL_S)
 
 

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
 from appliance.context import Context, open_context
 from appliance.gate import Principal
@@ -37,13 +43,30 @@ def print_json(data: Any) -> None:
     sys.stdout.write("\n")
 
 
+# A rule of dashes under the header and nothing else: the columns read as they always did
+# (two spaces apart), in plain ASCII, so scripts can split them.
+_HEADER_RULE = box.Box("    \n    \n -  \n    \n    \n    \n    \n    \n", ascii=True)
+
+
 def print_table(rows: Iterable[Sequence[Any]], headers: Sequence[str]) -> None:
-    table = [[str(c) for c in headers]] + [[str(c) for c in r] for r in rows]
-    widths = [max(len(r[i]) for r in table) for i in range(len(headers))]
-    for n, row in enumerate(table):
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-        if n == 0:
-            print("  ".join("-" * w for w in widths))
+    """A table (rich). To a terminal: bold headers, long cells wrapped to its width. Otherwise
+    plain text: no colour or escape codes, never wrapped or cut, no trailing spaces; values are
+    printed as given (no markup, no emoji codes), whatever a dataset name contains."""
+    terminal = sys.stdout.isatty()
+    table = Table(box=_HEADER_RULE, show_edge=False, pad_edge=False, padding=(0, 1, 0, 0),
+                  highlight=False, header_style="bold" if terminal else "")
+    for header in headers:
+        table.add_column(str(header), no_wrap=not terminal)
+    for row in rows:
+        table.add_row(*(Text(str(cell)) for cell in row))
+    if terminal:
+        Console(highlight=False, emoji=False).print(table)
+        return
+    buffer = io.StringIO()
+    Console(file=buffer, width=1_000_000, color_system=None, highlight=False,
+            emoji=False).print(table)
+    for line in buffer.getvalue().splitlines():
+        print(line.rstrip())
 
 
 def print_fields(data: dict[str, Any]) -> None:

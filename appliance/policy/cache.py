@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import re
 import threading
-from collections import OrderedDict
+
+from cachetools import LRUCache
 
 from appliance.policy.bundle import PolicyBundle
 from appliance.policy.decision import Decision
@@ -45,7 +46,8 @@ def uncacheable_reason(policy: PolicyBundle) -> str | None:
 
 
 class DecisionCache:
-    """A bounded, thread-safe LRU map from canonical input text to a decision."""
+    """A bounded, thread-safe LRU map from canonical input text to a decision (cachetools'
+    ``LRUCache``, which is not thread-safe itself: every access holds the lock)."""
 
     def __init__(self, size: int) -> None:
         if size < 1:
@@ -53,16 +55,15 @@ class DecisionCache:
         self.size = size
         self.hits = 0
         self.misses = 0
-        self._entries: OrderedDict[str, Decision] = OrderedDict()
+        self._entries: LRUCache[str, Decision] = LRUCache(size)
         self._lock = threading.Lock()
 
     def get(self, key: str) -> Decision | None:
         with self._lock:
-            decision = self._entries.get(key)
+            decision = self._entries.get(key)  # a hit becomes the most recently used
             if decision is None:
                 self.misses += 1
                 return None
-            self._entries.move_to_end(key)
             self.hits += 1
         # A fresh copy: a caller that edits its reasons list edits nobody else's.
         return Decision(decision.allow, list(decision.reasons), decision.policy_hash)
@@ -70,10 +71,7 @@ class DecisionCache:
     def put(self, key: str, decision: Decision) -> None:
         kept = Decision(decision.allow, list(decision.reasons), decision.policy_hash)
         with self._lock:
-            self._entries[key] = kept
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+            self._entries[key] = kept  # evicts the least recently used beyond the size
 
     def __len__(self) -> int:
         return len(self._entries)

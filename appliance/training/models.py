@@ -11,10 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from cachetools import LRUCache
 
 from appliance.db import transaction
 from appliance.errors import InvalidInput, NotFound
@@ -34,7 +35,9 @@ MAX_TEXTS = 10_000
 MAX_TEXT_CHARS = 20_000
 MAX_NEW_TOKENS = 1024
 _CACHE_SIZE = 2
-_predictors: OrderedDict[tuple[str, str], Predictor] = OrderedDict()
+# The predictors decrypted last (least recently used first out): a model in memory is not
+# decrypted again, but each call is still decided and audited.
+_predictors: LRUCache[tuple[str, str], Predictor] = LRUCache(_CACHE_SIZE)
 
 
 @dataclass(frozen=True)
@@ -259,7 +262,8 @@ def _predictor(
 ) -> Predictor:
     key = (str(ctx.home), info.model_id)
     resource = info.resource()
-    if key in _predictors:
+    cached = _predictors.get(key)
+    if cached is not None:
         # decrypted earlier in this process; the decision and the audit event are still per call
         authorize(
             ctx,
@@ -269,8 +273,7 @@ def _predictor(
             "inference",
             {"model_id": info.model_id, "call": verb, **details},
         )
-        _predictors.move_to_end(key)
-        return _predictors[key]
+        return cached
     from appliance.training.inference import load_predictor
 
     base = open_base_model(ctx, info.base_model)
@@ -285,8 +288,6 @@ def _predictor(
     )
     predictor = load_predictor(weights, Path(base.path))
     _predictors[key] = predictor
-    while len(_predictors) > _CACHE_SIZE:
-        _predictors.popitem(last=False)
     return predictor
 
 

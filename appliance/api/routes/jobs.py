@@ -1,16 +1,16 @@
-"""``/v1/jobs``: start, list, show, cancel, metrics, and logs as server-sent events."""
+"""``/v1/jobs``: start, list, show, cancel, resume, metrics, and logs as server-sent events."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, status
-from fastapi.responses import StreamingResponse
+from sse_starlette import EventSourceResponse
 
 from appliance.api.deps import ContextDep, CurrentUser, reject_unknown_query
 from appliance.api.problem import CONFLICT, NOT_FOUND, responses
 from appliance.api.schemas import Job, JobMetrics
-from appliance.api.streams import job_events
+from appliance.api.streams import event_response, job_events
 from appliance.training import jobs
 from appliance.training.config import JobConfig
 
@@ -32,8 +32,8 @@ def create_job(request: Request, ctx: ContextDep, user: CurrentUser, config: Job
 @router.get("", response_model=list[Job], responses=responses())
 def list_jobs(
     ctx: ContextDep, user: CurrentUser,
-    state: Annotated[str | None, Query(pattern="^(QUEUED|RUNNING|SUCCEEDED|FAILED|CANCELLED)$")]
-    = None,
+    state: Annotated[str | None, Query(
+        pattern="^(QUEUED|RUNNING|INTERRUPTED|SUCCEEDED|FAILED|CANCELLED)$")] = None,
 ) -> list[Any]:
     """List jobs, optionally in one state."""
     return [j.as_dict() for j in jobs.list_jobs(ctx, user, state)]
@@ -51,6 +51,13 @@ def cancel_job(ctx: ContextDep, user: CurrentUser, job_id: str) -> Any:
     return jobs.cancel_job(ctx, user, job_id).as_dict()
 
 
+@router.post("/{job_id}/resume", response_model=Job, responses=responses(NOT_FOUND, CONFLICT))
+def resume_job(request: Request, ctx: ContextDep, user: CurrentUser, job_id: str) -> Any:
+    """Resume an interrupted job (its worker is gone) from its last checkpoint."""
+    return jobs.resume_job(ctx, user, job_id,
+                           start_worker_process=request.app.state.start_job_workers).as_dict()
+
+
 @router.get("/{job_id}/metrics", response_model=JobMetrics, responses=responses(NOT_FOUND))
 def get_job_metrics(ctx: ContextDep, user: CurrentUser, job_id: str) -> Any:
     """Live progress, and the validation and test metrics once finished."""
@@ -59,7 +66,7 @@ def get_job_metrics(ctx: ContextDep, user: CurrentUser, job_id: str) -> Any:
             "metrics": job.metrics}
 
 
-@router.get("/{job_id}/logs", response_class=StreamingResponse,
+@router.get("/{job_id}/logs", response_class=EventSourceResponse,
             responses={**responses(NOT_FOUND),
                        200: {"description": "Server-sent events: log, progress, end.",
                              "content": SSE}})
@@ -67,12 +74,10 @@ def stream_job_logs(
     request: Request, ctx: ContextDep, user: CurrentUser, job_id: str,
     after: Annotated[int, Query(ge=0, le=2**53, description="Last log seq already seen.")] = 0,
     follow: Annotated[bool, Query(description="Keep streaming until the job ends.")] = True,
-) -> StreamingResponse:
+) -> EventSourceResponse:
     """Log lines and progress as server-sent events (``Last-Event-ID`` resumes a stream)."""
     resume = request.headers.get("last-event-id", "")
     cursor = int(resume) if resume.isdigit() else after
     first = jobs.job_logs(ctx, user, job_id, after_seq=cursor)  # authorized and audited, once
-    return StreamingResponse(
-        job_events(ctx, job_id, first, request.app.state.curves, follow=follow),
-        media_type="text/event-stream",
-        headers={"X-Accel-Buffering": "no", "Cache-Control": "no-store"})
+    return event_response(
+        job_events(ctx, job_id, first, request.app.state.curves, follow=follow))

@@ -6,17 +6,18 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 
 from appliance import datasets as ds
 from appliance.api.deps import ContextDep
 from appliance.api.routes.exports import download_export as download_bundle
-from appliance.api.streams import job_events, progress_event
-from appliance.api.web.charts import heat_class, line_chart
+from appliance.api.streams import event_response, job_events, progress_event
+from appliance.api.web.charts import LineChart, heat_class, line_chart
 from appliance.api.web.console import ConsoleDep, FormDep, can, redirect, render
 from appliance.errors import InvalidInput
 from appliance.training import export, jobs, models
 from appliance.training.config import parse_job_config
+from appliance.training.metrics import card_intervals
 from appliance.training.registry import list_base_models
 from appliance.training.tasks import task_names
 
@@ -46,6 +47,8 @@ def start_job(request: Request, ctx: ContextDep, console: ConsoleDep, form: Form
         "dataset_ids": [str(v) for v in form.getlist("dataset_ids")],
         "method": str(form.get("method", "auto")),
     }
+    if not config["dataset_ids"]:
+        raise InvalidInput("choose at least one approved dataset to train on")
     if form.get("base_model"):
         config["base_model"] = str(form.get("base_model"))
     for name, kind in NUMBERS.items():
@@ -66,7 +69,7 @@ def show_job(request: Request, ctx: ContextDep, console: ConsoleDep, job_id: str
     """A job: live progress, loss curve, log; its model once it succeeded."""
     job = jobs.get_job(ctx, console.principal, job_id)
     lines = jobs.job_logs(ctx, console.principal, job_id)
-    chart = line_chart(request.app.state.curves.points(job))
+    chart = loss_chart(job.metrics, request.app.state.curves.points(job))
     may_cancel = not job.finished and can(
         ctx, console.principal, "job.cancel",
         {"type": "job", "id": job_id, "state": job.state, "created_by": job.created_by},
@@ -77,13 +80,12 @@ def show_job(request: Request, ctx: ContextDep, console: ConsoleDep, job_id: str
 
 @router.get("/jobs/{job_id}/events")
 def stream_job(request: Request, ctx: ContextDep, console: ConsoleDep,
-               job_id: str) -> StreamingResponse:
+               job_id: str) -> Response:
     """The job page's live feed (server-sent events), authorized once when it opens."""
     resume = request.headers.get("last-event-id", "")
     first = jobs.job_logs(ctx, console.principal, job_id,
                           after_seq=int(resume) if resume.isdigit() else 0)
-    return StreamingResponse(job_events(ctx, job_id, first, request.app.state.curves),
-                             media_type="text/event-stream")
+    return event_response(job_events(ctx, job_id, first, request.app.state.curves))
 
 
 @router.post("/jobs/{job_id}/cancel")
@@ -108,7 +110,8 @@ def show_model(request: Request, ctx: ContextDep, console: ConsoleDep,
     model = models.show_model(ctx, console.principal, model_id)
     may_export = can(ctx, console.principal, "model.export.request", model.resource(), "export")
     return render(request, "model.html", console, model=model, card=model.card,
-                  matrix=_matrix(model.card), curve=_history_chart(model.card),
+                  matrix=_matrix(model.card), curve=_model_chart(model.card),
+                  intervals=card_intervals(model.card),
                   may_export=may_export, title=f"Model {model_id}")
 
 
@@ -132,8 +135,9 @@ def list_exports(request: Request, ctx: ContextDep, console: ConsoleDep) -> Resp
         "download": can(ctx, console.principal, "model.export.download", e.resource(), "export"),
     } for e in items}
     matrices = {model_id: _matrix(info.card) for model_id, info in cards.items()}
+    intervals = {model_id: card_intervals(info.card) for model_id, info in cards.items()}
     return render(request, "exports.html", console, exports=items, cards=cards, allowed=allowed,
-                  matrices=matrices, title="Exports")
+                  matrices=matrices, intervals=intervals, title="Exports")
 
 
 @router.post("/exports/{export_id}/review")
@@ -168,9 +172,29 @@ def _matrix(card: dict[str, Any]) -> dict[str, Any] | None:
     return {"labels": found["labels"], "rows": rows}
 
 
-def _history_chart(card: dict[str, Any]) -> Any:
-    history = card.get("metrics", {}).get("train", {}).get("history", [])
-    points = [(float(h["step"]), float(h["loss"])) for h in history
-              if isinstance(h.get("step"), int | float) and isinstance(h.get("loss"), int | float)]
-    return line_chart(points) if len(points) >= 2 else None
+LOSS_LABELS = {"train": "training loss", "eval": "validation loss"}
 
+
+def loss_chart(metrics: dict[str, Any], seen: list[tuple[float, float]]) -> LineChart:
+    """The loss curve kept with the job (training loss every logging step, validation loss at
+    each evaluation); for a job that kept none, what the live streams saw."""
+    curve = (metrics or {}).get("train", {}).get("curve") or []
+    train = _points(curve, "loss")
+    if not train and not _points(curve, "eval_loss"):
+        train = seen
+    return line_chart({"train": train, "eval": _points(curve, "eval_loss")}, labels=LOSS_LABELS)
+
+
+def _points(items: list[dict[str, Any]], key: str) -> list[tuple[float, float]]:
+    return [(float(p["step"]), float(p[key])) for p in items
+            if isinstance(p.get("step"), int | float) and isinstance(p.get(key), int | float)]
+
+
+def _model_chart(card: dict[str, Any]) -> LineChart | None:
+    """The model's loss curve; cards made before curves were kept have the loss at each
+    evaluation only."""
+    train = card.get("metrics", {}).get("train", {})
+    if train.get("curve"):
+        return loss_chart(card["metrics"], [])
+    points = _points(train.get("history", []), "loss")
+    return line_chart(points, labels=LOSS_LABELS) if len(points) >= 2 else None
