@@ -1,12 +1,15 @@
 """The wired-up appliance: one :class:`Context` per process, opened from a home directory.
 
 ``init_home`` creates a home (config, database, master key, audit signing key) and refuses to touch
-an existing one unless forced; ``open_context`` checks the home is safe to use (key permissions)
-and wires the vault, audit log and policy engine together.
+an existing one unless forced; ``open_context`` checks the home is safe to use (key permissions),
+wires the vault, audit log and policy engine together, and cleans up after processes that died
+(:func:`recover_home`): every process that opens the home (``serve``, each job worker, each CLI
+command on a local home) does, so a crash is tidied by whatever runs next.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sqlite3
@@ -29,12 +32,19 @@ from appliance.crypto import (
     load_signing_key,
 )
 from appliance.crypto.vault import Vault
-from appliance.errors import ConfigurationError
+from appliance.errors import ApplianceError, ConfigurationError
+from appliance.gate import reconcile_actions
 from appliance.policy import PolicyEngine, load_engine
+from appliance.scratch import scratch_kind, sweep_scratch
 
 KEYS_DIR = "keys"
 AUDIT_DIR = "audit"
 SIGNING_KEY = "audit-signing.key"
+TMP_DIR = "tmp"
+SWEEP_ACTION = "home.tmp.swept"
+MAX_SWEPT_NAMES = 64  # the most items an audit detail list holds
+
+log = logging.getLogger("appliance")
 
 Clock = Callable[[], datetime]
 
@@ -140,4 +150,39 @@ def open_context(
     signing_key = load_signing_key(settings.path(KEYS_DIR, SIGNING_KEY))
     audit = AuditLog(settings.path(AUDIT_DIR), signing_key, group_commit=group_commit)
     policy = load_engine(settings)
-    return Context(settings, conn, keyring, vault, audit, policy, clock)
+    ctx = Context(settings, conn, keyring, vault, audit, policy, clock)
+    recover_home(ctx)
+    return ctx
+
+
+def recover_home(ctx: Context) -> None:
+    """Tidy what dead processes left: scratch entries in ``tmp/`` whose lock is free (the vault
+    swept its own temp files when it opened), audited as one ``home.tmp.swept`` event with the
+    counts and names (never contents); and allowed actions whose process is gone, audited as
+    ``<action>.aborted`` (``appliance.gate.outcomes``). A live process's entries and actions are
+    left alone: they are locked, and their process is alive.
+
+    Opening the home never fails here: if the audit log cannot take the events (the reason
+    ``appliance audit verify`` may be being run), the actions stay in flight for the next start
+    and a warning is logged; the swept entries held no data (no plaintext ever reaches ``tmp/``).
+    """
+    try:
+        swept = sweep_scratch(ctx.settings.path(TMP_DIR))
+        vault_files = int(getattr(ctx.vault, "swept", 0))
+        if swept or vault_files:
+            details: dict[str, object] = {"removed": len(swept) + vault_files}
+            for name in swept:
+                key = f"removed_{scratch_kind(name)}"
+                details[key] = int(str(details.get(key, 0))) + 1
+            details["removed_vault"] = vault_files  # temp files of vault writes that died
+            details["names"] = swept[:MAX_SWEPT_NAMES]  # names only: they hold no data
+            details["names_truncated"] = len(swept) > MAX_SWEPT_NAMES
+            ctx.audit.append(
+                actor="appliance", role="system", action=SWEEP_ACTION,
+                resource=f"home:{TMP_DIR}", purpose="recovery", decision="allow",
+                reasons=["left in tmp/ by processes that are gone"],
+                policy_hash=ctx.policy.policy_hash, details=details,
+            )
+        reconcile_actions(ctx)
+    except (ApplianceError, OSError) as exc:
+        log.warning("start-up recovery of %s was not completed: %s", ctx.home, exc)

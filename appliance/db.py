@@ -127,6 +127,24 @@ MIGRATIONS: list[str] = [
     ALTER TABLE exports ADD COLUMN bundle_object_id TEXT REFERENCES objects(object_id);
     CREATE INDEX jobs_state ON jobs(state);
     """,
+    # 3: allowed actions still in flight (appliance.gate.outcomes): a row from the allow decision
+    #    until the outcome, so an action whose process died is audited as aborted at start-up.
+    """
+    CREATE TABLE actions_in_flight (
+        action_id    TEXT PRIMARY KEY,
+        action       TEXT NOT NULL,
+        resource     TEXT NOT NULL,
+        actor        TEXT NOT NULL,
+        role         TEXT NOT NULL,
+        purpose      TEXT NOT NULL,
+        allowed_seq  INTEGER NOT NULL,  -- the allow event this row reconciles
+        allowed_hash TEXT NOT NULL,
+        host         TEXT NOT NULL,
+        pid          INTEGER NOT NULL,
+        pid_started  TEXT NOT NULL,     -- the process's start time: a reused pid is not it
+        started_at   TEXT NOT NULL
+    );
+    """,
 ]
 
 

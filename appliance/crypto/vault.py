@@ -273,7 +273,8 @@ class Vault:
         ensure_private_dir(self.tmp_dir)
         # Freed pages (a shredded wrapped key, say) are zeroed rather than left in the file.
         conn.execute("PRAGMA secure_delete=ON")
-        self.sweep()
+        #: Files this opening's sweep removed (the home's start-up audit event counts them).
+        self.swept = self.sweep()
 
     # -- paths and lookups -------------------------------------------------------------------
 

@@ -10,6 +10,10 @@ point of this module:
    :class:`AuditUnavailable` and no data (invariant 5: no audit, no data).
 3. Only this module mints :class:`AccessGrant` objects, and the vault decrypts nothing without
    one, so there is no second path to plaintext.
+
+An allowed action whose work can still fail after its decision is begun with
+:func:`begin_action` instead (``outcomes.py``): its failure, or its process's death, gets an
+outcome event that names the allow event, so every allow in the log can be reconciled.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from appliance.errors import AccessDenied, ApplianceError, AuditUnavailable
 from appliance.policy import Decision
 
 if TYPE_CHECKING:
+    from appliance.audit import AuditEvent
     from appliance.context import Context
 
 #: Resource attributes the policy sees; anything else in a resource dict is not sent.
@@ -65,6 +70,11 @@ def authorize(
     return decision
 
 
+def resource_name(resource: dict[str, Any]) -> str:
+    """``type:id``, as audit events name a resource."""
+    return f"{resource.get('type', '')}:{resource.get('id', '')}"
+
+
 def _decide(
     ctx: Context,
     principal: Principal,
@@ -72,16 +82,16 @@ def _decide(
     resource: dict[str, Any],
     purpose: str,
     details: dict[str, Any] | None,
-) -> tuple[Decision, str]:
+) -> tuple[Decision, AuditEvent]:
     decision = ctx.policy.decide(build_input(principal, action, resource, purpose))
-    event_hash = _append(ctx, principal, action, resource, purpose, decision, details)
+    event = _append(ctx, principal, action, resource, purpose, decision, details)
     if not decision.allow:
         raise AccessDenied(
             f"{principal.name} ({principal.role}) may not {action} "
             f"{resource.get('type', 'resource')} {resource.get('id', '')}".rstrip(),
             reasons=decision.reasons,
         )
-    return decision, event_hash
+    return decision, event
 
 
 def open_object(
@@ -95,8 +105,8 @@ def open_object(
 ) -> Iterator[bytes]:
     """Authorize and audit, then stream the decrypted object. The only path to plaintext."""
     audit_details = {**(details or {}), "object_id": object_id}
-    _, event_hash = _decide(ctx, principal, action, resource, purpose, audit_details)
-    grant = AccessGrant(object_id, event_hash, _seal=_GATE_SEAL)
+    _, event = _decide(ctx, principal, action, resource, purpose, audit_details)
+    grant = AccessGrant(object_id, str(event.hash), _seal=_GATE_SEAL)
     return ctx.vault.open(object_id, grant)
 
 
@@ -121,13 +131,13 @@ def _append(
     purpose: str,
     decision: Decision,
     details: dict[str, Any] | None,
-) -> str:
+) -> AuditEvent:
     try:
-        event = ctx.audit.append(
+        event: AuditEvent = ctx.audit.append(
             actor=principal.name,
             role=principal.role,
             action=action,
-            resource=f"{resource.get('type', '')}:{resource.get('id', '')}",
+            resource=resource_name(resource),
             purpose=purpose,
             decision="allow" if decision.allow else "deny",
             reasons=list(decision.reasons),
@@ -138,4 +148,18 @@ def _append(
         raise
     except Exception as exc:  # fail closed: any audit failure refuses the access
         raise AuditUnavailable(f"audit event could not be written: {exc}") from exc
-    return str(event.hash)
+    return event
+
+
+# After the names it imports from this module; offered here so callers import from the gate.
+from appliance.gate.outcomes import (  # noqa: E402
+    Action,
+    begin_action,
+    reconcile_actions,
+    tracks_outcome,
+)
+
+__all__ = [
+    "RESOURCE_FIELDS", "Action", "Principal", "authorize", "begin_action", "build_input",
+    "open_object", "read_object", "reconcile_actions", "resource_name", "tracks_outcome",
+]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,7 @@ from appliance.api.schemas import BundleReport, Export, Review
 from appliance.context import Context
 from appliance.crypto import load_public_key
 from appliance.errors import IntegrityError, PayloadTooLarge
+from appliance.scratch import ScratchEntry, make_scratch
 from appliance.training import export
 
 router = APIRouter(prefix="/v1/exports", tags=["exports"],
@@ -58,11 +57,12 @@ def reject_export(ctx: ContextDep, user: CurrentUser, export_id: str, review: Re
                        200: {"description": "The signed bundle (tar).", "content": TAR}})
 def download_export(ctx: ContextDep, user: CurrentUser, export_id: str) -> StreamingResponse:
     """Download an approved bundle (its requester only)."""
-    folder = Path(tempfile.mkdtemp(prefix="export-", dir=ctx.settings.path("tmp")))
+    # locked until removed, so another process's start-up sweep leaves it alone
+    folder = make_scratch(ctx.settings.path("tmp"), "export")
     try:
-        info = export.download_export(ctx, user, export_id, folder / "bundle.tar")
+        info = export.download_export(ctx, user, export_id, folder.path / "bundle.tar")
     except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
+        folder.remove()
         raise
     return StreamingResponse(
         _read_then_remove(folder), media_type="application/x-tar",
@@ -70,13 +70,13 @@ def download_export(ctx: ContextDep, user: CurrentUser, export_id: str) -> Strea
                  "X-Bundle-SHA256": info.bundle_sha256 or ""})
 
 
-def _read_then_remove(folder: Path) -> Iterator[bytes]:
+def _read_then_remove(folder: ScratchEntry) -> Iterator[bytes]:
     try:
-        with (folder / "bundle.tar").open("rb") as bundle:
+        with (folder.path / "bundle.tar").open("rb") as bundle:
             while chunk := bundle.read(CHUNK):
                 yield chunk
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        folder.remove()
 
 
 @router.post("/verify", response_model=BundleReport, responses=responses(BAD_INPUT, TOO_LARGE),
@@ -85,9 +85,9 @@ def _read_then_remove(folder: Path) -> Iterator[bytes]:
 async def verify_bundle(request: Request, ctx: ContextDep, user: CurrentUser) -> Any:
     """Check a bundle's signature, manifest and file hashes against this appliance's key."""
     limit = get_pool(request).settings.max_upload_bytes
-    folder = Path(tempfile.mkdtemp(prefix="verify-", dir=ctx.settings.path("tmp")))
+    folder = make_scratch(ctx.settings.path("tmp"), "verify")
     try:
-        target = folder / "bundle.tar"
+        target = folder.path / "bundle.tar"
         received = 0
         with target.open("wb") as out:
             async for chunk in request.stream():
@@ -97,7 +97,7 @@ async def verify_bundle(request: Request, ctx: ContextDep, user: CurrentUser) ->
                 out.write(chunk)
         return await anyio.to_thread.run_sync(_verify, ctx, target)
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        folder.remove()
 
 
 def _verify(ctx: Context, path: Path) -> dict[str, Any]:
