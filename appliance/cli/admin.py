@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import textwrap
 
 from appliance.context import init_home
 from appliance.errors import InvalidInput
@@ -28,18 +29,18 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     user = commands.add_parser("user", help="manage users and their API tokens").add_subparsers(
         dest="user_command", required=True, metavar="ACTION")
     add = user.add_parser("add", help="create a user; prints its token once")
-    add.add_argument("name")
-    add.add_argument("--role", required=True, choices=ROLES)
+    add.add_argument("name", help="user name (2-64 of a-z 0-9 _ . -, starting with a letter)")
+    add.add_argument("--role", required=True, choices=ROLES, help="the user's one role")
     add.add_argument("--ttl-days", type=int, help="token lifetime (default from config)")
     add.set_defaults(handler=cmd_user_add)
     ls = user.add_parser("list", help="list users (never their tokens)")
     add_json(ls)
     ls.set_defaults(handler=cmd_user_list)
     revoke = user.add_parser("revoke", help="revoke a user's token")
-    revoke.add_argument("name")
+    revoke.add_argument("name", help="the user")
     revoke.set_defaults(handler=cmd_user_revoke)
     rotate = user.add_parser("rotate-token", help="issue a new token, invalidating the old one")
-    rotate.add_argument("name")
+    rotate.add_argument("name", help="the user")
     rotate.set_defaults(handler=cmd_user_rotate)
 
     keys = commands.add_parser("keys", help="master key management").add_subparsers(
@@ -49,14 +50,52 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
 
     policy = commands.add_parser("policy", help="inspect policy decisions").add_subparsers(
         dest="policy_command", required=True, metavar="ACTION")
-    check = policy.add_parser("check", help="explain the decision for an action and role")
-    check.add_argument("action")
-    check.add_argument("--as-role", required=True, choices=ROLES)
-    check.add_argument("--as-user", default="someone", help="user name in the input")
-    check.add_argument("--resource", default="{}", help="resource attributes as JSON")
-    check.add_argument("--purpose", default="explain")
+    check = policy.add_parser(
+        "check", help="explain the decision for an action and role",
+        description=textwrap.fill(
+            "Ask the policy what it would decide, and why; nothing is read or changed (the check "
+            "itself is audited as policy.check). Exit 0 on allow, 4 on deny.", 79),
+        epilog=_RESOURCE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    check.add_argument("action", help="the action, e.g. dataset.approve, model.export.download")
+    check.add_argument("--as-role", required=True, choices=ROLES, help="the caller's role")
+    check.add_argument("--as-user", default="someone",
+                       help="the caller's name (default someone); separation of duties "
+                       "compares it with uploaded_by or requested_by")
+    check.add_argument("--resource", default="{}", metavar="JSON",
+                       help="the resource's attributes as a JSON object (fields below)")
+    check.add_argument("--purpose", default="explain",
+                       help="the declared purpose (default explain): review for "
+                       "dataset.read_sample, training for dataset.read_for_training")
     add_json(check)
     check.set_defaults(handler=cmd_policy_check)
+
+
+#: What each resource attribute the policy reads means (appliance/gate RESOURCE_FIELDS).
+RESOURCE_FIELDS = {
+    "type": "what the action acts on: dataset, export, job, model or base_model",
+    "id": "its id (ds_..., exp_..., job_..., mdl_...); actions on a resource need one",
+    "state": "its lifecycle state: PENDING_REVIEW, APPROVED, REJECTED, REVOKED (datasets, "
+             "exports); QUEUED, RUNNING, ... (jobs)",
+    "classification": "a dataset's: public, internal, confidential or restricted (restricted "
+                      "needs two distinct approvals, and only compliance reads its samples)",
+    "uploaded_by": "who uploaded the dataset: they may not approve or reject it",
+    "requested_by": "who requested the export: they may not approve or reject it, and only "
+                    "they may download it",
+    "approvals": "names that already approved the dataset (a JSON list): none of them may "
+                 "approve again",
+    "created_by": "who created the job or model",
+    "owner": "the resource's owner (passed to the policy; the shipped rules do not read it)",
+}
+
+_RESOURCE_HELP = "resource fields (--resource):\n" + "\n".join(
+    textwrap.fill(text, 79, initial_indent=f"  {name:<15} ", subsequent_indent=" " * 18)
+    for name, text in RESOURCE_FIELDS.items()) + """
+
+example (separation of duties): carol may not approve a dataset she uploaded:
+  appliance policy check dataset.approve --as-role compliance --as-user carol \\
+      --resource '{"type": "dataset", "id": "ds_1", "state": "PENDING_REVIEW",
+                   "classification": "internal", "uploaded_by": "carol", "approvals": []}'
+the same dataset uploaded by olivia: ALLOW"""
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -121,6 +160,10 @@ def cmd_policy_check(args: argparse.Namespace) -> int:
         raise InvalidInput(f"--resource is not valid JSON: {exc}") from None
     if not isinstance(resource, dict):
         raise InvalidInput("--resource must be a JSON object")
+    unknown = sorted(set(resource) - set(RESOURCE_FIELDS))
+    if unknown:  # the gate never passes these to the policy, so a typo would go unnoticed
+        raise InvalidInput(f"--resource: unknown field(s) {', '.join(unknown)}; the policy "
+                           f"reads {', '.join(RESOURCE_FIELDS)} (see --help)")
     ctx = context(args)
     authorize(ctx, LOCAL_ADMIN, "policy.check", {"type": "policy", "id": args.action},
               "administration")
