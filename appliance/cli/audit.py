@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from appliance import audit as audit_log
 from appliance.config import resolve_home
@@ -19,6 +18,10 @@ from appliance.errors import InvalidInput
 from appliance.gate import authorize
 
 from .common import add_json, add_token, caller, context, print_json, print_table
+from .remote import backend
+
+if TYPE_CHECKING:
+    from appliance.api.auditing import Filters
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -34,29 +37,46 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     verify.set_defaults(handler=cmd_verify)
 
     checkpoint = audit.add_parser("checkpoint", help="the latest signed checkpoint, to keep")
-    checkpoint.add_argument("--out", type=Path)
+    checkpoint.add_argument("--out", type=Path, help="file to write (default standard output)")
     add_token(checkpoint)
     checkpoint.set_defaults(handler=cmd_checkpoint)
 
     pubkey = audit.add_parser("pubkey", help="print the audit public key (PEM)")
     pubkey.set_defaults(handler=cmd_pubkey)
 
-    log = audit.add_parser("log", help="query events")
-    for name in ("actor", "action", "resource", "decision"):
-        log.add_argument(f"--{name}")
-    log.add_argument("--since", help="ISO 8601 time")
-    log.add_argument("--until", help="ISO 8601 time")
-    log.add_argument("--limit", type=int, default=100)
-    log.add_argument("--offset", type=int, default=0)
+    log = audit.add_parser("log", help="query events, newest first")
+    _add_filters(log)
+    log.add_argument("--limit", type=int, default=100, help="at most this many events")
+    log.add_argument("--offset", type=int, default=0, help="skip this many matching events")
+    log.add_argument("--up-to-seq", type=int, metavar="SEQ",
+                     help="leave out events after SEQ (newest first, pass the first page's top "
+                          "seq with --offset so new events do not shift later pages)")
     add_json(log)
     add_token(log)
     log.set_defaults(handler=cmd_log)
 
-    export = audit.add_parser("export", help="export events as JSONL or CSV")
-    export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    export = audit.add_parser("export", help="export the matching events as JSONL or CSV")
+    export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl",
+                        help="jsonl (default) or csv")
     export.add_argument("--out", type=Path, help="file (default standard output)")
+    _add_filters(export)
     add_token(export)
     export.set_defaults(handler=cmd_export)
+
+
+def _add_filters(parser: argparse.ArgumentParser) -> None:
+    """The same filters as the API's query parameters and the console's form."""
+    for name, example in (("actor", "alice"), ("action", "dataset.approve"),
+                          ("resource", "dataset:ds_...")):
+        group = parser.add_mutually_exclusive_group()
+        group.add_argument(f"--{name}", help=f"{name} is exactly this (e.g. {example})")
+        group.add_argument(f"--{name}-prefix", metavar="TEXT", help=f"{name} starts with TEXT")
+        group.add_argument(f"--{name}-contains", metavar="TEXT", help=f"{name} contains TEXT")
+    parser.add_argument("--decision", choices=("allow", "deny"), help="allow or deny")
+    parser.add_argument("--since", help="ISO 8601 time: events at or after it")
+    parser.add_argument("--until", help="ISO 8601 time: events before it")
+    parser.add_argument("--oldest-first", action="store_true",
+                        help="oldest event first (default: newest first)")
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -101,33 +121,29 @@ def cmd_pubkey(args: argparse.Namespace) -> int:
     return 0
 
 
-def _filters(args: argparse.Namespace) -> dict[str, Any]:
-    filters: dict[str, Any] = {k: getattr(args, k) for k in ("actor", "action", "resource",
-                                                               "decision")}
-    for key in ("since", "until"):
-        value = getattr(args, key)
-        if value:
-            try:
-                filters[key] = datetime.fromisoformat(value)
-            except ValueError:
-                raise InvalidInput(f"--{key} {value!r} is not an ISO 8601 time") from None
-    return filters
+def _filters(args: argparse.Namespace) -> Filters:
+    from appliance.api import auditing  # not at import: it loads the HTTP service
+
+    actor, action, resource = (
+        auditing.text_filter(name, getattr(args, name), getattr(args, f"{name}_prefix"),
+                             getattr(args, f"{name}_contains"))
+        for name in auditing.TEXT_FIELDS)
+    return auditing.Filters(actor, action, resource, args.decision or None,
+                            auditing.iso_time(args.since, "--since"),
+                            auditing.iso_time(args.until, "--until"),
+                            newest_first=not args.oldest_first,
+                            up_to_seq=getattr(args, "up_to_seq", None))
 
 
 def cmd_log(args: argparse.Namespace) -> int:
-    ctx = context(args)
-    principal = caller(ctx, args)
-    filters = _filters(args)
-    authorize(ctx, principal, "audit.read", {"type": "audit", "id": "log"}, "audit",
-              {k: v.isoformat() if isinstance(v, datetime) else v
-               for k, v in filters.items() if v is not None})
-    events = ctx.audit.query(**filters, limit=args.limit, offset=args.offset)
+    if args.limit < 1 or args.offset < 0:
+        raise InvalidInput("--limit must be at least 1 and --offset not negative")
+    events = backend(args).audit_query(_filters(args), limit=args.limit, offset=args.offset)
     if args.json:
-        print_json([e.as_dict() for e in events])
+        print_json(events)
         return 0
     rows = []
-    for event in events:
-        e = event.as_dict()
+    for e in events:
         rows.append((e["seq"], e["time"][:19], e["actor"], e["action"], e["resource"],
                      e["decision"], "; ".join(e["reasons"])[:60]))
     print_table(rows, ("SEQ", "TIME", "ACTOR", "ACTION", "RESOURCE", "DECISION", "REASONS"))
@@ -135,16 +151,12 @@ def cmd_log(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    ctx = context(args)
-    principal = caller(ctx, args)
-    authorize(ctx, principal, "audit.export", {"type": "audit", "id": "log"}, "audit",
-              {"format": args.format})
-    events = ctx.audit.query(limit=None)
-    writer = audit_log.export_jsonl if args.format == "jsonl" else audit_log.export_csv
+    target = backend(args)
+    filters = _filters(args)
     if args.out:
         with args.out.open("w", encoding="utf-8", newline="") as out:
-            writer(events, out)
+            target.audit_export(args.format, out, filters)
         print(f"exported to {args.out}")
     else:
-        writer(events, sys.stdout)
+        target.audit_export(args.format, sys.stdout, filters)
     return 0

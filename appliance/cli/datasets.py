@@ -25,30 +25,41 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
 
     ingest = dataset.add_parser("ingest", help="validate, clean, redact and store a JSONL/CSV file")
     ingest.add_argument("file", help="input file, or - for standard input")
-    ingest.add_argument("--name", required=True)
-    ingest.add_argument("--format", choices=("jsonl", "csv"))
+    ingest.add_argument("--name", required=True, help="the dataset's name")
+    ingest.add_argument("--format", choices=("jsonl", "csv"),
+                        help="input format (default: from the file's extension; jsonl for -)")
     ingest.add_argument("--spec", type=Path, help="dataset spec file (TOML or YAML)")
-    ingest.add_argument("--task", choices=("raw", "classification", "sft"))
-    ingest.add_argument("--text-field")
-    ingest.add_argument("--label-field")
-    ingest.add_argument("--prompt-field")
-    ingest.add_argument("--response-field")
-    ingest.add_argument("--redact-field", action="append", default=[], dest="redact_fields")
-    ingest.add_argument("--keep-field", action="append", default=[], dest="keep_fields")
-    ingest.add_argument("--drop-field", action="append", default=[], dest="drop_fields")
+    ingest.add_argument("--task", choices=("raw", "classification", "sft"),
+                        help="what the records are for; decides the fields they need")
+    ingest.add_argument("--text-field", help="the free-text field (classification, raw)")
+    ingest.add_argument("--label-field", help="the label (classification); kept as given, "
+                        "like a --keep-field")
+    ingest.add_argument("--prompt-field", help="the prompt field (sft)")
+    ingest.add_argument("--response-field", help="the response field (sft)")
+    ingest.add_argument("--redact-field", action="append", default=[], dest="redact_fields",
+                        help="a free-text field cleaned like the text field (repeatable); every "
+                        "field not kept is redacted anyway")
+    ingest.add_argument("--keep-field", action="append", default=[], dest="keep_fields",
+                        metavar="FIELD",
+                        help="store this field as given, for labels and ids (repeatable; dotted "
+                        "paths for nested fields). Every other field, named or not, is redacted; "
+                        "kept values that look like PII are flagged in the report")
+    ingest.add_argument("--drop-field", action="append", default=[], dest="drop_fields",
+                        help="remove this field from every record (repeatable)")
     ingest.add_argument("--operator", choices=("placeholder", "mask", "pseudonym", "drop_record"),
                         help="default anonymization operator")
     ingest.add_argument("--no-redact", action="store_true", help="store text fields as given")
     ingest.add_argument("--classification",
-                        choices=("public", "internal", "confidential", "restricted"))
-    ingest.add_argument("--lowercase", action="store_true")
-    ingest.add_argument("--no-progress", action="store_true")
+                        choices=("public", "internal", "confidential", "restricted"),
+                        help="data classification (restricted needs two approvals)")
+    ingest.add_argument("--lowercase", action="store_true", help="lowercase the text when cleaning")
+    ingest.add_argument("--no-progress", action="store_true", help="print no progress lines")
     add_json(ingest)
     add_token(ingest)
     ingest.set_defaults(handler=cmd_ingest)
 
     ls = dataset.add_parser("list", help="list datasets (metadata only)")
-    ls.add_argument("--state")
+    ls.add_argument("--state", help="only datasets in this state (e.g. PENDING_REVIEW)")
     add_json(ls)
     add_token(ls)
     ls.set_defaults(handler=cmd_list)
@@ -56,27 +67,27 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     for verb in ("show", "report"):
         p = dataset.add_parser(verb, help=f"{verb} a dataset's "
                                + ("metadata" if verb == "show" else "redaction report"))
-        p.add_argument("dataset_id")
+        p.add_argument("dataset_id", help="the dataset (ds_...)")
         add_json(p)
         add_token(p)
         p.set_defaults(handler=cmd_show if verb == "show" else cmd_report)
 
     for verb in ("approve", "reject", "revoke"):
         p = dataset.add_parser(verb, help=f"{verb} a dataset (compliance)")
-        p.add_argument("dataset_id")
-        p.add_argument("--reason", default="")
+        p.add_argument("dataset_id", help="the dataset (ds_...)")
+        p.add_argument("--reason", default="", help="why, for the record")
         add_json(p)
         add_token(p)
         p.set_defaults(handler=cmd_review, verb=verb)
 
     delete = dataset.add_parser("delete", help="crypto-shred a dataset")
-    delete.add_argument("dataset_id")
+    delete.add_argument("dataset_id", help="the dataset (ds_...)")
     add_token(delete)
     delete.set_defaults(handler=cmd_delete)
 
     sample = dataset.add_parser("sample", help="show redacted records to a reviewer")
-    sample.add_argument("dataset_id")
-    sample.add_argument("-n", type=int, default=5)
+    sample.add_argument("dataset_id", help="the dataset (ds_...)")
+    sample.add_argument("-n", type=int, default=5, help="how many records (default 5)")
     add_token(sample)
     sample.set_defaults(handler=cmd_sample)
 
@@ -104,13 +115,16 @@ def spec_from_args(args: argparse.Namespace) -> ds.DatasetSpec:
 def cmd_ingest(args: argparse.Namespace) -> int:
     spec = spec_from_args(args)
     target = backend(args)
-    progress = not args.no_progress and sys.stderr.isatty()
+    # A bar on a terminal; plain periodic lines for a log or a pipe.
+    progress = None if args.no_progress else "bar" if sys.stderr.isatty() else "lines"
     if args.file == "-":
         fmt = ds.detect_format("-", args.format or "jsonl")
         result = target.ingest_stream(sys.stdin.buffer, name=args.name, fmt=fmt, spec=spec,
                                       progress=progress, source_name="<stdin>")
     else:
         path = Path(args.file)
+        if path.is_dir():
+            raise InvalidInput(f"{path}: is a directory; give one JSONL or CSV file")
         if not path.is_file():
             raise InvalidInput(f"{path}: no such file")
         fmt = ds.detect_format(path.name, args.format)
@@ -118,13 +132,36 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             result = target.ingest_stream(stream, name=args.name, fmt=fmt, spec=spec,
                                           total_bytes=path.stat().st_size, progress=progress,
                                           source_name=str(path))
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    fields = result.report.get("fields", {})
     if args.json:
         print_json({"dataset_id": result.dataset_id, "rows": result.rows,
-                    "content_hash": result.content_hash, "state": ds.PENDING})
+                    "content_hash": result.content_hash, "state": ds.PENDING,
+                    "fields": fields, "warnings": result.warnings})
     else:
         print(f"stored dataset {result.dataset_id}: {result.rows} records, state {ds.PENDING}")
         print(f"content sha256 {result.content_hash}")
+        print_field_table(fields)
     return 0
+
+
+#: How the report's field actions read to a person.
+ACTIONS = {"redacted": "redacted", "kept": "kept as given", "dropped": "dropped",
+           "unredacted": "as given (redaction off)"}
+
+
+def print_field_table(fields: dict[str, Any]) -> None:
+    """Every field and what was done to it, with counts; kept fields with PII are flagged."""
+    if not fields:
+        return
+    rows = []
+    for name, row in fields.items():
+        entities = ", ".join(f"{e} {n}" for e, n in sorted(row["entities"].items()))
+        flag = "FLAG: looks like PII" if row["action"] == "kept" and row["values_with_pii"] else ""
+        rows.append((name, ACTIONS.get(row["action"], row["action"]), row["values"],
+                     row["values_with_pii"], entities or "-", flag))
+    print_table(rows, ("FIELD", "ACTION", "VALUES", "WITH PII", "ENTITIES", ""))
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -156,7 +193,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     print("cleaning:")
     for key, value in sorted(report.get("cleaning", {}).items()):
         print(f"  {key:22} {value}")
-    print(f"records with PII: {report.get('records_touched', 0)}")
+    print(f"records with PII redacted: {report.get('records_touched', 0)}")
+    print_field_table(report.get("fields", {}))
+    for warning in report.get("warnings", []):
+        print(f"warning: {warning}")
     for field, counts in sorted(report.get("entities_by_field", {}).items()):
         print(f"field {field}:")
         top = max(counts.values()) if counts else 1

@@ -14,13 +14,14 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     pii = commands.add_parser("pii", help="PII detection tools").add_subparsers(
         dest="pii_command", required=True, metavar="ACTION")
     analyze = pii.add_parser("analyze", help="find PII spans: JSONL {text} in, spans out")
-    analyze.add_argument("file", nargs="?", default="-")
+    analyze.add_argument("file", nargs="?", default="-",
+                         help="input file (default -: standard input)")
     analyze.add_argument("--plain", action="store_true", help="one text per line, not JSONL")
     analyze.set_defaults(handler=cmd_analyze)
     evaluate = pii.add_parser("eval", help="precision/recall per entity against gold spans")
-    evaluate.add_argument("gold", type=Path)
+    evaluate.add_argument("gold", type=Path, help="JSONL of texts with their gold PII spans")
     evaluate.add_argument("--pred", type=Path, help="predictions (default: run the analyzer)")
-    evaluate.add_argument("--json", action="store_true")
+    evaluate.add_argument("--json", action="store_true", help="machine-readable output")
     evaluate.set_defaults(handler=cmd_eval)
 
 

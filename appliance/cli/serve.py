@@ -35,7 +35,8 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
                             "instead of starting a worker process for each job created over "
                             "the API and, at start-up, for each job a crash interrupted")
     serve.add_argument("--log-level", default="info",
-                       choices=("critical", "error", "warning", "info", "debug"))
+                       choices=("critical", "error", "warning", "info", "debug"),
+                       help="server log level (default info)")
     serve.add_argument("--metrics-port", type=int, default=None,
                        help="also serve /metrics without a token on 127.0.0.1 at this port "
                             "(default: the metrics_port setting; none: /metrics only on the "

@@ -55,7 +55,8 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     worker = commands.add_parser(
         "worker", help="the job runner: run queued jobs one at a time, each in its own process")
     worker.add_argument("job_id", nargs="?", help="run just this job, then exit")
-    worker.add_argument("--poll-seconds", type=float, default=2.0)
+    worker.add_argument("--poll-seconds", type=float, default=2.0,
+                        help="how often to look for queued jobs (default 2)")
     worker.add_argument("--once", action="store_true", help="drain the queue, then exit")
     worker.set_defaults(handler=cmd_worker)
 
@@ -66,8 +67,10 @@ def _register_jobs(commands: argparse._SubParsersAction) -> None:  # type: ignor
     run = job.add_parser("run", help="queue a job (LoRA or full fine-tuning) on approved data")
     run.add_argument("--dataset", action="append", required=True, dest="datasets",
                      help="approved dataset id (repeat for a multi-task job)")
-    run.add_argument("--task", required=True, choices=("classification", "sft"))
-    run.add_argument("--kind", choices=("train", "search"), default="train")
+    run.add_argument("--task", required=True, choices=("classification", "sft"),
+                     help="what to train: a classifier or a generative (sft) model")
+    run.add_argument("--kind", choices=("train", "search"), default="train",
+                     help="one training run, or a small hyperparameter grid chosen on validation")
     run.add_argument("--config", type=Path, help="job config file (JSON or YAML)")
     for name, (kind, text) in _FLAGS.items():
         run.add_argument("--" + name.replace("_", "-"), type=kind, help=text)
@@ -77,24 +80,31 @@ def _register_jobs(commands: argparse._SubParsersAction) -> None:  # type: ignor
     run.set_defaults(handler=cmd_job_run)
 
     ls = job.add_parser("list", help="list jobs")
-    ls.add_argument("--state")
+    ls.add_argument("--state", help="only jobs in this state (e.g. RUNNING)")
     add_json(ls)
     add_token(ls)
     ls.set_defaults(handler=cmd_job_list)
     show = job.add_parser("show", help="state, progress, metrics and the model produced")
-    show.add_argument("job_id")
+    show.add_argument("job_id", help="the job (job_...)")
     add_json(show)
     add_token(show)
     show.set_defaults(handler=cmd_job_show)
     logs = job.add_parser("logs", help="a job's log lines")
-    logs.add_argument("job_id")
-    logs.add_argument("--follow", action="store_true")
+    logs.add_argument("job_id", help="the job (job_...)")
+    logs.add_argument("--follow", action="store_true", help="keep printing until the job ends")
     add_token(logs)
     logs.set_defaults(handler=cmd_job_logs)
     cancel = job.add_parser("cancel", help="stop a job (it saves a checkpoint)")
-    cancel.add_argument("job_id")
+    cancel.add_argument("job_id", help="the job (job_...)")
     add_token(cancel)
     cancel.set_defaults(handler=cmd_job_cancel)
+    resume = job.add_parser(
+        "resume", help="resume an INTERRUPTED job (its worker is gone) from its last checkpoint")
+    resume.add_argument("job_id", help="the interrupted job")
+    resume.add_argument("--wait", action="store_true", help="follow the job until it ends")
+    add_json(resume)
+    add_token(resume)
+    resume.set_defaults(handler=cmd_job_resume)
 
 
 def _register_models(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -105,21 +115,22 @@ def _register_models(commands: argparse._SubParsersAction) -> None:  # type: ign
     add_token(ls)
     ls.set_defaults(handler=cmd_model_list)
     show = model.add_parser("show", help="a model's card")
-    show.add_argument("model_id")
+    show.add_argument("model_id", help="the model (mdl_...)")
     add_json(show)
     add_token(show)
     show.set_defaults(handler=cmd_model_show)
     predict = model.add_parser("predict", help="classify texts with a classification model")
-    predict.add_argument("model_id")
+    predict.add_argument("model_id", help="the model (mdl_...)")
     source = predict.add_mutually_exclusive_group(required=True)
-    source.add_argument("--text")
+    source.add_argument("--text", help="one text to classify")
     source.add_argument("--file", type=Path, help="JSONL with a 'text' field per line")
     add_token(predict)
     predict.set_defaults(handler=cmd_model_predict)
     generate = model.add_parser("generate", help="complete a prompt with an sft model")
-    generate.add_argument("model_id")
-    generate.add_argument("--prompt", required=True)
-    generate.add_argument("--max-new-tokens", type=int, default=64)
+    generate.add_argument("model_id", help="the model (mdl_...)")
+    generate.add_argument("--prompt", required=True, help="the prompt to complete")
+    generate.add_argument("--max-new-tokens", type=int, default=64,
+                          help="longest completion, in tokens (default 64)")
     add_token(generate)
     generate.set_defaults(handler=cmd_model_generate)
     base = model.add_parser("base", help="base models: local directories jobs fine-tune from"
@@ -140,14 +151,14 @@ def _register_exports(commands: argparse._SubParsersAction) -> None:  # type: ig
     export = commands.add_parser("export", help="two-person model export").add_subparsers(
         dest="export_command", required=True, metavar="ACTION")
     request = export.add_parser("request", help="ask to export a model (operator)")
-    request.add_argument("model_id")
+    request.add_argument("model_id", help="the model (mdl_...)")
     add_json(request)
     add_token(request)
     request.set_defaults(handler=cmd_export_request)
     for verb in ("approve", "reject"):
         p = export.add_parser(verb, help=f"{verb} an export (compliance, not the requester)")
-        p.add_argument("export_id")
-        p.add_argument("--reason", default="")
+        p.add_argument("export_id", help="the export (exp_...)")
+        p.add_argument("--reason", default="", help="why, for the record")
         add_token(p)
         p.set_defaults(handler=cmd_export_decide, verb=verb)
     ls = export.add_parser("list", help="list export requests")
@@ -155,12 +166,13 @@ def _register_exports(commands: argparse._SubParsersAction) -> None:  # type: ig
     add_token(ls)
     ls.set_defaults(handler=cmd_export_list)
     download = export.add_parser("download", help="write the approved, signed bundle")
-    download.add_argument("export_id")
-    download.add_argument("--out", type=Path, required=True)
+    download.add_argument("export_id", help="the export (exp_...)")
+    download.add_argument("--out", type=Path, required=True,
+                          help="file to write (must not exist)")
     add_token(download)
     download.set_defaults(handler=cmd_export_download)
     verify = export.add_parser("verify", help="check a bundle's manifest and signature offline")
-    verify.add_argument("bundle", type=Path)
+    verify.add_argument("bundle", type=Path, help="the bundle file (.tar)")
     verify.add_argument("--pubkey", type=Path, help="signing public key (default: the home's)")
     add_json(verify)
     verify.set_defaults(handler=cmd_export_verify)
@@ -252,7 +264,8 @@ def cmd_job_list(args: argparse.Namespace) -> int:
     if args.json:
         print_json([j.summary() for j in items])
     else:
-        print_table([(j.job_id, j.task, j.state, j.created_by, j.model_id or "-") for j in items],
+        print_table([(j.job_id, j.task, j.display_state, j.created_by, j.model_id or "-")
+                     for j in items],
                     ("ID", "TASK", "STATE", "BY", "MODEL"))
     return 0
 
@@ -287,6 +300,26 @@ def cmd_job_logs(args: argparse.Namespace) -> int:
 def cmd_job_cancel(args: argparse.Namespace) -> int:
     job = backend(args).cancel_job(args.job_id)
     print(f"job {job.job_id}: {job.state}" + (" (cancel requested)" if not job.finished else ""))
+    return 0
+
+
+def cmd_job_resume(args: argparse.Namespace) -> int:
+    """Start a new worker for an interrupted job; with --wait, follow it to its end."""
+    from appliance.training import jobs
+
+    target = backend(args)
+    job = target.resume_job(args.job_id)
+    if args.wait:
+        if isinstance(target, LocalBackend):
+            final = jobs.wait_for_job(target.ctx, job.job_id,
+                                      on_update=lambda j: print(_progress_line(j), file=sys.stderr))
+        else:
+            final = _poll_job(target, job)
+        return _report_final(final, args)
+    if args.json:
+        print_json(job.summary())
+    else:
+        print(f"resuming {job.job_id}; follow it with: appliance job logs {job.job_id} --follow")
     return 0
 
 
@@ -340,11 +373,17 @@ def cmd_model_list(args: argparse.Namespace) -> int:
 
 
 def cmd_model_show(args: argparse.Namespace) -> int:
+    from appliance.training.metrics import card_intervals, interval_text  # numpy: only here
+
     info = backend(args).show_model(args.model_id)
+    intervals = card_intervals(info.card)
     if args.json:
-        print_json(info.as_dict())
+        print_json({**info.as_dict(), "test_intervals": intervals})
     else:
-        print_fields(info.summary())
+        test = info.card.get("metrics", {}).get("test", {})
+        summary = {k: v for k, v in info.summary().items() if k not in intervals}
+        print_fields(summary | {f"test {key}": interval_text(test[key], entry)
+                                for key, entry in intervals.items()})
     return 0
 
 
