@@ -1,7 +1,10 @@
 """Reads of the audit log for the API and the console: authorized and audited like every read.
 
-The same steps as ``appliance audit log|verify|export`` (appliance/cli/audit.py): ask the gate
-(which audits the request itself, filters included), then read.
+The same steps as ``appliance audit log|verify|export`` (appliance/cli/audit.py, which calls
+these through its backend): ask the gate (which audits the request itself, filters and order
+included), then read. One filter syntax everywhere: ``actor``/``action``/``resource`` match
+exactly, ``<field>_prefix`` matches the start and ``<field>_contains`` any part; ``order`` is
+``newest`` (the default) or ``oldest``.
 """
 
 from __future__ import annotations
@@ -10,8 +13,9 @@ import hashlib
 import io
 import re
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any
 
 from appliance import audit as audit_log
@@ -24,17 +28,77 @@ _CODE = re.compile(r"[A-Za-z0-9._:/@+=*#-]{1,128}")
 PUBLIC_KEY = SIGNING_KEY.removesuffix(".key") + ".pub"
 
 
+TEXT_FIELDS = ("actor", "action", "resource")
+
+
 @dataclass(frozen=True)
 class Filters:
-    actor: str | None = None
-    action: str | None = None
-    resource: str | None = None
+    """What to select: exact or :class:`TextMatch` filters on actor, action and resource; the
+    decision; a time range. ``newest_first`` orders the result (the default everywhere)."""
+
+    actor: audit_log.TextFilter | None = None
+    action: audit_log.TextFilter | None = None
+    resource: audit_log.TextFilter | None = None
     decision: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    newest_first: bool = True
+    up_to_seq: int | None = None
 
     def given(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v not in (None, "")}
+        """The filters set, as :meth:`AuditLog.query` keyword arguments (order included)."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}  # not asdict: it would
+        return {k: v for k, v in values.items() if v not in (None, "")}  # unpack TextMatch
+
+    def params(self) -> dict[str, str]:
+        """The same filters as HTTP query parameters (``action_prefix=dataset.``, ...)."""
+        out: dict[str, str] = {}
+        for name in TEXT_FIELDS:
+            value = getattr(self, name)
+            if isinstance(value, audit_log.TextMatch):
+                out[name if value.how == "exact" else f"{name}_{value.how}"] = value.text
+            elif value:
+                out[name] = value
+        if self.decision:
+            out["decision"] = self.decision
+        for name in ("since", "until"):
+            moment = getattr(self, name)
+            if moment is not None:
+                out[name] = moment.isoformat()
+        if self.up_to_seq is not None:
+            out["up_to_seq"] = str(self.up_to_seq)
+        out["order"] = "newest" if self.newest_first else "oldest"
+        return out
+
+    def anchored(self, events: list[dict[str, Any]]) -> Filters:
+        """These filters with ``up_to_seq`` fixed at the top of a newest-first first page, for
+        the pages after it (see :func:`appliance.audit.query.query_events`)."""
+        if not self.newest_first or self.up_to_seq is not None or not events:
+            return self
+        return replace(self, up_to_seq=int(events[0]["seq"]))
+
+
+def text_filter(name: str, exact: str | None = None, prefix: str | None = None,
+                contains: str | None = None) -> audit_log.TextMatch | None:
+    """One field's filter from its three spellings (``action``, ``action_prefix``,
+    ``action_contains``); giving two of them is an error, not a silent choice."""
+    given = [(how, text) for how, text in (("exact", exact), ("prefix", prefix),
+                                           ("contains", contains)) if text]
+    if len(given) > 1:
+        raise InvalidInput(f"give at most one of {name}, {name}_prefix and {name}_contains")
+    if not given:
+        return None
+    how, text = given[0]
+    return audit_log.TextMatch(text, how)  # type: ignore[arg-type]
+
+
+def order_newest(order: str | None) -> bool:
+    """``order=newest`` (the default) or ``order=oldest``."""
+    if order in (None, "", "newest"):
+        return True
+    if order == "oldest":
+        return False
+    raise InvalidInput(f"order {str(order)[:20]!r} is not newest or oldest")
 
 
 def iso_time(value: str | None, name: str) -> datetime | None:
@@ -52,11 +116,10 @@ def iso_time(value: str | None, name: str) -> datetime | None:
 def query(
     ctx: Context, principal: Principal, filters: Filters, *, limit: int, offset: int
 ) -> list[dict[str, Any]]:
-    """One page of events matching the filters, oldest first."""
-    given = filters.given()
+    """One page of events matching the filters, newest first unless the filters say oldest."""
     authorize(ctx, principal, "audit.read", {"type": "audit", "id": "log"}, "audit",
-              {k: _detail(v) for k, v in given.items()})
-    return [_as_dict(e) for e in ctx.audit.query(**given, limit=limit, offset=offset)]
+              _details(filters))
+    return [_as_dict(e) for e in ctx.audit.query(**filters.given(), limit=limit, offset=offset)]
 
 
 def verify(ctx: Context, principal: Principal) -> dict[str, Any]:
@@ -72,41 +135,37 @@ def verify(ctx: Context, principal: Principal) -> dict[str, Any]:
             f"{data.get('checkpoints')} signed checkpoints verified"}
 
 
-def export(ctx: Context, principal: Principal, fmt: str) -> Iterator[bytes]:
-    """Authorize now (before any response header is sent); stream the log a page at a time."""
+def export(ctx: Context, principal: Principal, fmt: str,
+           filters: Filters | None = None) -> Iterator[bytes]:
+    """Authorize now (before any response header is sent); stream the matching events, in the
+    filters' order, from one snapshot of the segment list (see :func:`iter_matching`)."""
+    filters = filters or Filters()
     authorize(ctx, principal, "audit.export", {"type": "audit", "id": "log"}, "audit",
-              {"format": fmt})
-    return _export(ctx, fmt)
+              {"format": fmt, **_details(filters)})
+    events = audit_log.iter_matching(ctx.audit.audit_dir, **filters.given())
+    return _export(events, fmt)
 
 
-def _export(ctx: Context, fmt: str) -> Iterator[bytes]:
+def _export(events: Iterator[Any], fmt: str) -> Iterator[bytes]:
     writer = audit_log.export_jsonl if fmt == "jsonl" else audit_log.export_csv
-    pages = _pages(ctx)
     first = True
-    for events in pages:
+    while page := list(islice(events, EXPORT_PAGE)):
         out = io.StringIO()
-        writer(events, out)
+        writer(page, out)
         text = out.getvalue()
         if fmt == "csv" and not first:
             text = text.split("\n", 1)[1] if "\n" in text else ""  # one header row only
         first = False
         yield text.encode("utf-8")
-    if first:  # an empty log still gets its CSV header
+    if first:  # an empty result still gets its CSV header
         out = io.StringIO()
         writer([], out)
         yield out.getvalue().encode("utf-8")
 
 
-def _pages(ctx: Context) -> Iterator[list[Any]]:
-    offset = 0
-    while True:
-        events = ctx.audit.query(limit=EXPORT_PAGE, offset=offset)
-        if not events:
-            return
-        yield list(events)
-        offset += len(events)
-        if len(events) < EXPORT_PAGE:
-            return
+def _details(filters: Filters) -> dict[str, Any]:
+    """The filters as audit details: what was asked for, in the parameters' names."""
+    return {k: _detail(v) for k, v in filters.params().items()}
 
 
 def _detail(value: Any) -> str:

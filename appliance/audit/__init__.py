@@ -20,15 +20,27 @@ from appliance.audit.checkpoint import (
 )
 from appliance.audit.event import GENESIS_HASH, AuditEvent, AuditRecord, utc_now
 from appliance.audit.log import AuditLog
-from appliance.audit.query import export_csv, export_jsonl, iter_events, query_events
+from appliance.audit.query import (
+    MATCH_KINDS,
+    TextFilter,
+    TextMatch,
+    export_csv,
+    export_jsonl,
+    iter_events,
+    iter_matching,
+    query_events,
+)
 from appliance.audit.verify import TornTail, VerifyReport, verify_log
 
 __all__ = [
     "GENESIS_HASH",
+    "MATCH_KINDS",
     "AuditEvent",
     "AuditLog",
     "AuditRecord",
     "Checkpoint",
+    "TextFilter",
+    "TextMatch",
     "TornTail",
     "VerifyReport",
     "dump_checkpoint",
@@ -36,6 +48,7 @@ __all__ = [
     "export_csv",
     "export_jsonl",
     "iter_events",
+    "iter_matching",
     "key_id",
     "load_public_key_file",
     "query_events",

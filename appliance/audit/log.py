@@ -75,7 +75,7 @@ from appliance.audit.files import (
     write_all,
 )
 from appliance.audit.merkle import CompactRange
-from appliance.audit.query import query_events
+from appliance.audit.query import TextFilter, query_events
 from appliance.crypto.signing import SigningKey
 from appliance.errors import ApplianceError, AuditUnavailable, IntegrityError, NotFound
 
@@ -515,19 +515,22 @@ class AuditLog:
     def query(
         self,
         *,
-        actor: str | None = None,
-        action: str | None = None,
-        resource: str | None = None,
+        actor: TextFilter | None = None,
+        action: TextFilter | None = None,
+        resource: TextFilter | None = None,
         decision: str | None = None,
         since: datetime | str | None = None,
         until: datetime | str | None = None,
+        up_to_seq: int | None = None,
+        newest_first: bool = False,
         limit: int | None = None,
         offset: int = 0,
     ) -> list[AuditEvent]:
-        """Events matching every given filter, oldest first (see :func:`query_events`)."""
+        """Events matching every given filter, oldest first unless ``newest_first`` (see
+        :func:`query_events`)."""
         return query_events(self.audit_dir, actor=actor, action=action, resource=resource,
-                            decision=decision, since=since, until=until, limit=limit,
-                            offset=offset)
+                            decision=decision, since=since, until=until, up_to_seq=up_to_seq,
+                            newest_first=newest_first, limit=limit, offset=offset)
 
 
 def _result(pending: _Pending) -> AuditEvent:

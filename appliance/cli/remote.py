@@ -28,6 +28,7 @@ from appliance.datasets import PENDING, DatasetInfo, DatasetSpec, IngestResult
 if TYPE_CHECKING:
     import httpx
 
+    from appliance.api.auditing import Filters
     from appliance.context import Context
     from appliance.gate import Principal
     from appliance.training.export import ExportInfo
@@ -82,7 +83,7 @@ class RemoteClient:
     # -- datasets ---------------------------------------------------------------------------
 
     def ingest_stream(self, stream: IO[bytes], *, name: str, fmt: str, spec: DatasetSpec,
-                      total_bytes: int | None = None, progress: bool = False,
+                      total_bytes: int | None = None, progress: Any = False,
                       source_name: str | None = None) -> IngestResult:
         """Upload a file, streamed; the server parses, redacts and encrypts it."""
         headers = {"Content-Type": "text/csv" if fmt == "csv" else "application/x-ndjson"}
@@ -92,7 +93,8 @@ class RemoteClient:
                   "spec": json.dumps(spec.model_dump(mode="json"), sort_keys=True)}
         data = self._call("POST", "/v1/datasets", params=params, headers=headers,
                           content=_chunks(stream))
-        return IngestResult(data["dataset_id"], data["rows"], data["content_hash"], {})
+        return IngestResult(data["dataset_id"], data["rows"], data["content_hash"],
+                            {"fields": data.get("fields", {})}, data.get("warnings", []))
 
     def list_datasets(self, state: str | None = None) -> list[DatasetInfo]:
         params = {"state": state} if state else None
@@ -131,11 +133,11 @@ class RemoteClient:
 
     # -- audit ------------------------------------------------------------------------------
 
-    def audit_query(self, *, limit: int | None = 100, offset: int = 0,
-                    **filters: Any) -> list[dict[str, Any]]:
-        """Events as dicts (``limit=None``: all of them, fetched a page at a time)."""
-        params = {k: (v.isoformat() if hasattr(v, "isoformat") else v)
-                  for k, v in filters.items() if v not in (None, "")}
+    def audit_query(self, filters: Filters | None = None, *, limit: int | None = 100,
+                    offset: int = 0, **fields: Any) -> list[dict[str, Any]]:
+        """Events as dicts, newest first unless the filters say otherwise (``limit=None``: all
+        of them, fetched a page at a time); ``fields`` are :class:`Filters` fields."""
+        params = _filters(filters, fields).params()
         events: list[dict[str, Any]] = []
         while True:
             page = 1000 if limit is None else min(1000, limit - len(events))
@@ -145,6 +147,8 @@ class RemoteClient:
             if data["next_offset"] is None or (limit is not None and len(events) >= limit):
                 return events
             offset = data["next_offset"]
+            if data.get("up_to_seq") is not None:  # newest first: later pages must not shift
+                params["up_to_seq"] = str(data["up_to_seq"])
 
     def audit_verify(self) -> dict[str, Any]:
         """The server's verification of its own log (an auditor can also verify a copy)."""
@@ -153,8 +157,10 @@ class RemoteClient:
             raise errors.IntegrityError(str(result.get("detail", "audit log verification failed")))
         return result
 
-    def audit_export(self, fmt: str, out: TextIO) -> None:
-        with self._http.stream("GET", "/v1/audit/export", params={"format": fmt}) as response:
+    def audit_export(self, fmt: str, out: TextIO, filters: Filters | None = None) -> None:
+        """The matching events as ``fmt`` (jsonl or csv), streamed to ``out``."""
+        params = {**_filters(filters, {}).params(), "format": fmt}
+        with self._http.stream("GET", "/v1/audit/export", params=params) as response:
             if response.is_error:
                 response.read()
                 _raise(response)
@@ -184,6 +190,12 @@ class RemoteClient:
         from appliance.training.jobs import JobInfo
 
         return JobInfo(**self._call("POST", f"/v1/jobs/{_seg(job_id)}/cancel"))
+
+    def resume_job(self, job_id: str) -> JobInfo:
+        """Resume an interrupted job (the service starts its worker)."""
+        from appliance.training.jobs import JobInfo
+
+        return JobInfo(**self._call("POST", f"/v1/jobs/{_seg(job_id)}/resume"))
 
     def follow_job(self, job_id: str, after_seq: int = 0,
                    follow: bool = True) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -330,7 +342,21 @@ def _raise(response: httpx.Response) -> None:
     cls = _BY_TITLE.get(title) or _BY_STATUS.get(response.status_code, errors.ApplianceError)
     detail = str(problem.get("detail") or f"HTTP {response.status_code} from the appliance")
     reasons = [str(r) for r in problem.get("reasons", []) if isinstance(r, str)]
+    if response.status_code == 401 and "authorization" not in response.request.headers:
+        from appliance.cli.common import TOKEN_ADVICE
+        from appliance.identity import NO_TOKEN
+
+        # the server's advice names the HTTP header; this caller is the CLI
+        detail = f"authentication failed: {NO_TOKEN}; {TOKEN_ADVICE}"
     raise cls(detail, reasons=reasons)
+
+
+def _filters(filters: Filters | None, fields: dict[str, Any]) -> Filters:
+    from appliance.api.auditing import Filters
+
+    if filters is not None and fields:
+        raise TypeError("pass Filters or filter keywords, not both")
+    return filters if filters is not None else Filters(**fields)
 
 
 def _chunks(stream: IO[bytes]) -> Iterator[bytes]:
@@ -352,7 +378,7 @@ class LocalBackend:
     principal: Principal
 
     def ingest_stream(self, stream: IO[bytes], *, name: str, fmt: str, spec: DatasetSpec,
-                      total_bytes: int | None = None, progress: bool = False,
+                      total_bytes: int | None = None, progress: Any = False,
                       source_name: str | None = None) -> IngestResult:
         from appliance import datasets as ds
 
@@ -393,12 +419,18 @@ class LocalBackend:
 
         return ds.delete_dataset(self.ctx, self.principal, dataset_id)
 
-    def audit_query(self, *, limit: int | None = 100, offset: int = 0,
-                    **filters: Any) -> list[dict[str, Any]]:
+    def audit_query(self, filters: Filters | None = None, *, limit: int | None = 100,
+                    offset: int = 0, **fields: Any) -> list[dict[str, Any]]:
         from appliance.api import auditing
 
-        return auditing.query(self.ctx, self.principal, auditing.Filters(**filters),
+        return auditing.query(self.ctx, self.principal, _filters(filters, fields),
                               limit=limit, offset=offset)  # type: ignore[arg-type]
+
+    def audit_export(self, fmt: str, out: TextIO, filters: Filters | None = None) -> None:
+        from appliance.api import auditing
+
+        for chunk in auditing.export(self.ctx, self.principal, fmt, _filters(filters, {})):
+            out.write(chunk.decode("utf-8"))
 
     def submit_job(self, config: dict[str, Any]) -> JobInfo:
         """Queue a job; unlike the service, this starts no worker (the caller does)."""
@@ -420,6 +452,12 @@ class LocalBackend:
         from appliance.training import jobs
 
         return jobs.cancel_job(self.ctx, self.principal, job_id)
+
+    def resume_job(self, job_id: str) -> JobInfo:
+        """Resume an interrupted job; its new worker outlives this command, as every one does."""
+        from appliance.training import jobs
+
+        return jobs.resume_job(self.ctx, self.principal, job_id)
 
     def list_models(self) -> list[ModelInfo]:
         from appliance.training import models

@@ -150,7 +150,8 @@ def test_audit_query_filters_and_paging(live: LiveServer) -> None:
     allowed = auditor.get("/v1/audit/events", params={"decision": "allow", "limit": 1000})
     assert {e["decision"] for e in allowed.json()["events"]} == {"allow"}
     future = auditor.get("/v1/audit/events", params={"since": "2999-01-01T00:00:00+00:00"})
-    assert future.json() == {"events": [], "limit": 100, "offset": 0, "next_offset": None}
+    assert future.json() == {"events": [], "limit": 100, "offset": 0, "next_offset": None,
+                             "up_to_seq": None}
     bad = auditor.get("/v1/audit/events", params={"since": "yesterday"})
     assert bad.status_code == 400 and bad.headers["content-type"] == PROBLEM
     assert "not an ISO 8601 time" in bad.json()["detail"]

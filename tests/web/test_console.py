@@ -134,13 +134,47 @@ def test_audit_viewer(page: Any, site: LiveServer) -> None:
 
 def test_audit_paging(page: Any, site: LiveServer) -> None:
     for _ in range(3):
-        site.client("audra").get("/v1/audit/events")  # make sure there are > 50 events
-    for _ in range(30):
+        site.client("audra").get("/v1/audit/events")
+    for _ in range(60):  # make sure there are more than 50 events, whatever ran before
         site.client("olivia").get("/v1/datasets")
     sign_in(page, site, "audra")
+    top = int(page.locator("table.audit tbody tr td").first.inner_text())
+    last = int(page.locator("table.audit tbody tr td.num").last.inner_text())
+    assert last == top - 49  # newest first
     page.click("text=Next page")
-    page.wait_for_url("**/audit?page=2")
+    page.wait_for_url(f"**/audit?up_to_seq={top}&page=2")
+    # the page views in between wrote audit.read events; the anchored page does not shift
     first_seq = int(page.locator("table.audit tbody tr td").first.inner_text())
-    assert first_seq > 50
+    assert first_seq == last - 1
     page.click("text=Previous page")
-    page.wait_for_url("**/audit?page=1")
+    page.wait_for_url(f"**/audit?up_to_seq={top}&page=1")
+    assert int(page.locator("table.audit tbody tr td").first.inner_text()) == top
+
+
+def test_audit_prefix_filter_order_toggle_and_filtered_download(
+        page: Any, site: LiveServer) -> None:
+    upload_tickets(site, 4)
+    sign_in(page, site, "audra")
+    page.select_option("#action_match", "prefix")
+    page.fill("#action", "dataset.")
+    page.click("text=Apply")
+    page.wait_for_url("**/audit?*action_match=prefix*")
+    actions = page.locator("table.audit tbody tr td:nth-child(4)").all_inner_texts()
+    assert actions and all(a.startswith("dataset.") for a in actions)
+    seqs = [int(x) for x in page.locator("table.audit tbody tr td.num").all_inner_texts()]
+    assert seqs == sorted(seqs, reverse=True)
+    assert page.locator("#action_match").input_value() == "prefix"  # the form keeps the mode
+
+    page.click("#reverse-order")
+    page.wait_for_url("**/audit?*order=oldest*")
+    reversed_seqs = [int(x) for x in page.locator("table.audit tbody tr td.num").all_inner_texts()]
+    assert reversed_seqs == sorted(reversed_seqs) and reversed_seqs[0] <= min(seqs)
+    assert page.locator("#order").input_value() == "oldest"
+
+    with page.expect_download() as download:
+        page.click("text=Download JSONL")
+    lines = Path(download.value.path()).read_text("utf-8").splitlines()
+    events = [json.loads(line) for line in lines]
+    assert events and all(e["action"].startswith("dataset.") for e in events)
+    assert [e["seq"] for e in events] == sorted(e["seq"] for e in events)
+    shot(page, "08b-audit-log-prefix-oldest")

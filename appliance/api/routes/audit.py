@@ -16,29 +16,58 @@ router = APIRouter(prefix="/v1/audit", tags=["audit"],
                    dependencies=[Depends(reject_unknown_query)])
 
 Decision = Literal["allow", "deny"]
+Text = Annotated[str | None, Query(max_length=256)]
+Prefix = Annotated[str | None, Query(max_length=256, description="Matches the start.")]
+Contains = Annotated[str | None, Query(max_length=256, description="Matches any part.")]
+
+
+def audit_filters(
+    actor: Text = None,
+    actor_prefix: Prefix = None,
+    actor_contains: Contains = None,
+    action: Text = None,
+    action_prefix: Prefix = None,
+    action_contains: Contains = None,
+    resource: Text = None,
+    resource_prefix: Prefix = None,
+    resource_contains: Contains = None,
+    decision: Decision | None = None,
+    since: Annotated[str | None, Query(description="ISO 8601 time; events at or after it.",
+                                       max_length=40)] = None,
+    until: Annotated[str | None, Query(description="ISO 8601 time; events before it.",
+                                       max_length=40)] = None,
+    up_to_seq: Annotated[int | None, Query(ge=0, le=2**53, description=(
+        "Leave out events after this seq: newest first, pass the first page's up_to_seq with "
+        "next_offset so events written meanwhile do not shift the pages."))] = None,
+    order: Annotated[Literal["oldest", "newest"], Query(description=(
+        "oldest first (the default here: offsets stay put as the log grows) or newest first "
+        "(what the CLI and console show)"))] = "oldest",
+) -> auditing.Filters:
+    """The filters shared by the query and the export (one of each field's three spellings)."""
+    return auditing.Filters(
+        auditing.text_filter("actor", actor, actor_prefix, actor_contains),
+        auditing.text_filter("action", action, action_prefix, action_contains),
+        auditing.text_filter("resource", resource, resource_prefix, resource_contains),
+        decision, auditing.iso_time(since, "since"), auditing.iso_time(until, "until"),
+        newest_first=order == "newest", up_to_seq=up_to_seq)
+
+
+FiltersDep = Annotated[auditing.Filters, Depends(audit_filters)]
 
 
 @router.get("/events", response_model=AuditPage, responses=responses(BAD_INPUT))
 def query_events(
     ctx: ContextDep,
     user: CurrentUser,
-    actor: str | None = None,
-    action: str | None = None,
-    resource: str | None = None,
-    decision: Decision | None = None,
-    since: Annotated[str | None, Query(description="ISO 8601 time; events at or after it.",
-                                       max_length=40)] = None,
-    until: Annotated[str | None, Query(description="ISO 8601 time; events before it.",
-                                       max_length=40)] = None,
+    filters: FiltersDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=2**53)] = 0,
 ) -> Any:
-    """Query audit events with filters, oldest first, a page at a time."""
-    filters = auditing.Filters(actor, action, resource, decision, auditing.iso_time(since, "since"),
-                               auditing.iso_time(until, "until"))
+    """Query audit events with filters, oldest or newest first, a page at a time."""
     events = auditing.query(ctx, user, filters, limit=limit, offset=offset)
     return {"events": events, "limit": limit, "offset": offset,
-            "next_offset": offset + len(events) if len(events) == limit else None}
+            "next_offset": offset + len(events) if len(events) == limit else None,
+            "up_to_seq": filters.anchored(events).up_to_seq}
 
 
 @router.get("/verify", response_model=Verification, responses=responses())
@@ -52,12 +81,14 @@ EXPORT_CONTENT = {"application/x-ndjson": {"schema": {"type": "string"}},
 
 
 @router.get("/export", response_class=StreamingResponse, responses={
-    **responses(), 200: {"description": "The whole log.", "content": EXPORT_CONTENT}})
+    **responses(BAD_INPUT), 200: {"description": "The matching events.",
+                                  "content": EXPORT_CONTENT}})
 def export_log(
-    ctx: ContextDep, user: CurrentUser, format: Literal["jsonl", "csv"] = "jsonl"
+    ctx: ContextDep, user: CurrentUser, filters: FiltersDep,
+    format: Literal["jsonl", "csv"] = "jsonl",
 ) -> StreamingResponse:
-    """Export the whole log as JSON Lines or CSV (a download)."""
-    chunks = auditing.export(ctx, user, format)
+    """Export the events matching the filters, in their order, as JSON Lines or CSV."""
+    chunks = auditing.export(ctx, user, format, filters)
     media = "application/x-ndjson" if format == "jsonl" else "text/csv; charset=utf-8"
     return StreamingResponse(chunks, media_type=media, headers={
         "Content-Disposition": f'attachment; filename="audit-log.{format}"'})

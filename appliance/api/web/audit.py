@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
+from appliance import audit as audit_log
 from appliance.api import auditing
 from appliance.api.deps import ContextDep
 from appliance.api.web.console import ConsoleDep, FormDep, can, redirect, render
@@ -34,12 +35,43 @@ class VerificationCache:
 
 
 def _filters(request: Request) -> tuple[dict[str, str], auditing.Filters]:
+    """The form's values (to re-fill it and build links) and the filters they mean.
+
+    Each text field has a match select (``action_match``: exact, prefix or contains) beside it;
+    the API's spellings (``action_prefix=...``) are accepted too, so its links work here.
+    """
     raw = {k: request.query_params.get(k, "").strip()[:200] for k in FILTERS}
+    for name in auditing.TEXT_FIELDS:
+        how = request.query_params.get(f"{name}_match", "exact")
+        how = how if how in ("exact", "prefix", "contains") else "exact"
+        for spelled in ("prefix", "contains"):
+            given = request.query_params.get(f"{name}_{spelled}", "").strip()[:200]
+            if given and not raw[name]:
+                raw[name], how = given, spelled
+        raw[f"{name}_match"] = how
     decision = raw["decision"] if raw["decision"] in ("allow", "deny") else ""
     raw["decision"] = decision
+    raw["order"] = "oldest" if request.query_params.get("order") == "oldest" else "newest"
+    anchor = request.query_params.get("up_to_seq", "")
+    raw["up_to_seq"] = anchor if anchor.isdigit() and len(anchor) <= 16 else ""
+
+    def text(name: str) -> audit_log.TextMatch | None:
+        value = raw[name]
+        return audit_log.TextMatch(value, raw[f"{name}_match"]) if value else None  # type: ignore[arg-type]
+
     return raw, auditing.Filters(
-        raw["actor"] or None, raw["action"] or None, raw["resource"] or None, decision or None,
-        auditing.iso_time(raw["since"], "since"), auditing.iso_time(raw["until"], "until"))
+        text("actor"), text("action"), text("resource"), decision or None,
+        auditing.iso_time(raw["since"], "since"), auditing.iso_time(raw["until"], "until"),
+        newest_first=raw["order"] == "newest",
+        up_to_seq=int(raw["up_to_seq"]) if raw["up_to_seq"] else None)
+
+
+def _query(raw: dict[str, str], **changes: str) -> dict[str, str]:
+    """The form's values as a link's query: only what is set, and no default match or order."""
+    query = {**raw, **changes}
+    return {k: v for k, v in query.items()
+            if v and not (k.endswith("_match") and (v == "exact" or not query[k[:-6]]))
+            and not (k == "order" and v == "newest")}
 
 
 @router.get("/audit")
@@ -56,13 +88,20 @@ def show_audit_log(request: Request, ctx: ContextDep, console: ConsoleDep,
                      "audit")
     if cache.result is None and may_verify:
         cache.store(auditing.verify(ctx, console.principal))
-    query = {k: v for k, v in raw.items() if v}
+    # Newest first, the pages after this one stay anchored at its top event (the log grows
+    # at the front, this very view's audit event included); downloads and the order toggle
+    # take the filters as typed.
+    anchor = filters.anchored(events).up_to_seq
+    query = _query(raw, up_to_seq="")
+    paging = _query(raw, up_to_seq=str(anchor) if anchor is not None else "")
+    flipped = "oldest" if raw["order"] == "newest" else "newest"
     return render(
         request, "audit.html", console, events=events[:PAGE], filters=raw, page=page,
         has_next=has_next, verification=cache.result, verified_at=cache.at,
         may_verify=may_verify, query=urlencode(query), title="Audit log",
-        prev_url=f"/audit?{urlencode({**query, 'page': page - 1})}",
-        next_url=f"/audit?{urlencode({**query, 'page': page + 1})}")
+        reverse_url=f"/audit?{urlencode(_query(raw, order=flipped, up_to_seq=''))}",
+        prev_url=f"/audit?{urlencode({**paging, 'page': page - 1})}",
+        next_url=f"/audit?{urlencode({**paging, 'page': page + 1})}")
 
 
 @router.post("/audit/verify")
@@ -76,11 +115,13 @@ def verify_audit_log(request: Request, ctx: ContextDep, console: ConsoleDep,
 
 
 @router.get("/audit/export.{fmt}")
-def export_audit_log(ctx: ContextDep, console: ConsoleDep, fmt: str) -> Response:
-    """Download the whole log as CSV or JSON Lines."""
+def export_audit_log(request: Request, ctx: ContextDep, console: ConsoleDep,
+                     fmt: str) -> Response:
+    """Download the events the page's filters select, in its order, as CSV or JSON Lines."""
     if fmt not in ("csv", "jsonl"):
         raise InvalidInput("export as csv or jsonl")
-    chunks = auditing.export(ctx, console.principal, fmt)
+    _, filters = _filters(request)
+    chunks = auditing.export(ctx, console.principal, fmt, filters)
     media = "application/x-ndjson" if fmt == "jsonl" else "text/csv; charset=utf-8"
     return StreamingResponse(chunks, media_type=media, headers={
         "Content-Disposition": f'attachment; filename="audit-log.{fmt}"'})
