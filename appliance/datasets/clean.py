@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance.datasets.spec import DatasetSpec, get_path, set_path
+from appliance.scratch import ScratchEntry, make_scratch
 
 _SPACES = re.compile(r"\s+")
 
@@ -29,12 +30,18 @@ class Cleaner:
     def __init__(self, spec: DatasetSpec, scratch_dir: Path) -> None:
         self.spec = spec
         self.counts: Counter[str] = Counter()
+        #: Records dropped, per field and reason, so an error can name the field.
+        self.missing: Counter[str] = Counter()
+        self.too_long: Counter[str] = Counter()
+        #: Label values that are not text, by kind (stored as given: the label field is kept).
+        self.label_kinds: Counter[str] = Counter()
         self._key = secrets.token_bytes(32)
         self._seen: sqlite3.Connection | None = None
+        self._scratch: ScratchEntry | None = None
         if spec.cleaning.dedupe != "none":
-            scratch_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-            self._seen_path = scratch_dir / f"dedupe-{secrets.token_hex(8)}.db"
-            self._seen = sqlite3.connect(self._seen_path)
+            # Locked while this ingest runs, so a sweep removes it only once its process died.
+            self._scratch = make_scratch(scratch_dir, "dedupe", directory=False, suffix=".db")
+            self._seen = sqlite3.connect(self._scratch.path)
             self._seen.execute("PRAGMA journal_mode=OFF")
             self._seen.execute("PRAGMA synchronous=OFF")
             self._seen.execute("CREATE TABLE seen (digest BLOB PRIMARY KEY) WITHOUT ROWID")
@@ -48,9 +55,12 @@ class Cleaner:
             if value is None or (isinstance(value, str) and not value.strip()):
                 if cleaning.missing == "drop":
                     self.counts["dropped_missing"] += 1
+                    self.missing[field] += 1
                     return None
                 set_path(record, field, "")
                 self.counts["filled_missing"] += 1
+        if self.spec.label_field:
+            self._count_label(get_path(record, self.spec.label_field))
         for field in self.spec.text_fields():
             value = get_path(record, field)
             if value is None:
@@ -59,6 +69,7 @@ class Cleaner:
             if len(text) > cleaning.max_chars:
                 if cleaning.over_length == "reject":
                     self.counts["dropped_too_long"] += 1
+                    self.too_long[field] += 1
                     return None
                 text = text[: cleaning.max_chars]
                 self.counts["truncated"] += 1
@@ -68,6 +79,14 @@ class Cleaner:
             return None
         self.counts["records_out"] += 1
         return record
+
+    def _count_label(self, value: Any) -> None:
+        if isinstance(value, bool):
+            self.label_kinds["booleans"] += 1
+        elif isinstance(value, int | float):
+            self.label_kinds["numbers"] += 1
+        elif isinstance(value, dict | list):
+            self.label_kinds["lists or objects"] += 1
 
     def _normalise(self, text: str) -> str:
         cleaning = self.spec.cleaning
@@ -98,4 +117,6 @@ class Cleaner:
         if self._seen is not None:
             self._seen.close()
             self._seen = None
-            self._seen_path.unlink(missing_ok=True)
+        if self._scratch is not None:
+            self._scratch.remove()
+            self._scratch = None

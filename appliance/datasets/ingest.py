@@ -13,21 +13,21 @@ import hashlib
 import json
 import os
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing import get_context
 from typing import IO, TYPE_CHECKING, Any
 
-from tqdm import tqdm
-
+from appliance.datasets import notices
 from appliance.datasets.clean import Cleaner
 from appliance.datasets.parse import Format, read_records
+from appliance.datasets.progress import IngestProgress, Mode
 from appliance.datasets.redact import RedactionJob, merge_reports, redact_batch, start_worker
-from appliance.datasets.spec import DatasetSpec, del_path
+from appliance.datasets.spec import DatasetSpec, del_path, get_path
 from appliance.db import transaction
 from appliance.errors import InvalidInput
-from appliance.gate import Principal, authorize
+from appliance.gate import Principal, begin_action, tracks_outcome
 
 if TYPE_CHECKING:
     from appliance.context import Context
@@ -44,12 +44,16 @@ class IngestResult:
     rows: int
     content_hash: str
     report: dict[str, Any]
+    #: Said to the user (CLI, API) and kept in the report: drops, label types, PII in kept
+    #: fields, a reused name or content. Counts and names only, never a value.
+    warnings: list[str] = field(default_factory=list)
 
 
 def new_dataset_id() -> str:
     return "ds_" + secrets.token_hex(6)
 
 
+@tracks_outcome  # a failed ingest gets dataset.ingest.failed; a killed one, .aborted at start-up
 def ingest_stream(
     ctx: Context,
     principal: Principal,
@@ -60,37 +64,50 @@ def ingest_stream(
     fmt: Format,
     spec: DatasetSpec,
     total_bytes: int | None = None,
-    progress: bool = False,
+    progress: bool | Mode = False,
     workers: int | None = None,
     parallel_min_bytes: int = PARALLEL_MIN_BYTES,
 ) -> IngestResult:
-    """Store one input as a new PENDING_REVIEW dataset, or raise and store nothing."""
+    """Store one input as a new PENDING_REVIEW dataset, or raise and store nothing.
+
+    ``progress``: "bar" (or True) for a tqdm bar, "lines" for a plain line every few seconds
+    on standard error (for a log), False for silence.
+    """
     if not name.strip() or len(name) > 200:
         raise InvalidInput("dataset name must be 1-200 characters")
     dataset_id = new_dataset_id()
     resource = {"type": "dataset", "id": dataset_id, "classification": spec.classification,
                 "uploaded_by": principal.name}
-    authorize(ctx, principal, "dataset.ingest", resource, "ingest",
-              {"format": fmt, "task": spec.task})
+    begin_action(ctx, principal, "dataset.ingest", resource, "ingest",
+                 {"format": fmt, "task": spec.task})
     pseudonym_key = secrets.token_bytes(32)
     job = RedactionJob(ctx.settings.model_dump(mode="json"), spec.model_dump(), pseudonym_key)
     cleaner = Cleaner(spec, ctx.settings.path("tmp"))
-    bar = tqdm(total=total_bytes, unit="B", unit_scale=True, desc=f"ingest {name}",
-               disable=not progress, leave=False)
+    bar = IngestProgress(name, total_bytes, "bar" if progress is True else progress or None)
+    dropped_fields: dict[str, int] = dict.fromkeys(spec.drop_fields, 0)
     try:
         records = _cleaned(read_records(_counting(stream, bar), source_name, fmt,
-                                        ctx.settings.max_record_bytes), cleaner, spec)
+                                        ctx.settings.max_record_bytes), cleaner, spec, bar,
+                           dropped_fields)
         workers = workers or os.cpu_count() or 1
         parallel = workers > 1 and (total_bytes or 0) >= parallel_min_bytes
         if job.uses_pseudonyms():
             parallel = False  # pseudonym numbers are assigned in order of first appearance
-        stored = _store(ctx, job, _batches(records), workers if parallel else 0)
+        stored = _store(ctx, job, _batches(records), workers if parallel else 0,
+                        lambda pii: notices.nothing_left(spec, cleaner, pii))
     finally:
         bar.close()
         cleaner.close()
     object_id, rows, content_hash, redaction = stored
+    for path, present in dropped_fields.items():
+        redaction["fields"][path] = {"action": "dropped", "values": present,
+                                     "values_with_pii": 0, "entities": {}}
+    warnings = notices.content_warnings(spec, cleaner, redaction)
+    warnings += notices.duplicate_warnings(*_existing(ctx, name, content_hash), name)
     report = {"dataset_id": dataset_id, "rows": rows, "cleaning": dict(cleaner.counts),
-              **redaction}
+              "dropped_by_field": {"missing": dict(cleaner.missing),
+                                   "too_long": dict(cleaner.too_long)},
+              **redaction, "warnings": warnings}
     try:
         report_id = ctx.vault.put("report", [json.dumps(report, sort_keys=True).encode()])
         ctx.vault.put("pseudonym-key", [pseudonym_key])
@@ -105,21 +122,21 @@ def ingest_stream(
         policy_hash=ctx.policy.policy_hash,
         details={"object_id": object_id, "rows": rows, "content_hash": content_hash},
     )
-    return IngestResult(dataset_id, rows, content_hash, report)
+    return IngestResult(dataset_id, rows, content_hash, report, warnings)
 
 
-def _counting(stream: IO[bytes], bar: tqdm) -> IO[bytes]:
+def _counting(stream: IO[bytes], bar: IngestProgress) -> IO[bytes]:
     """Wrap the input so the progress bar advances by bytes read."""
 
     class _Counted:
         def readline(self, size: int = -1) -> bytes:
             line = stream.readline(size)
-            bar.update(len(line))
+            bar.read(len(line))
             return line
 
         def read(self, size: int = -1) -> bytes:
             data = stream.read(size)
-            bar.update(len(data))
+            bar.read(len(data))
             return data
 
         def read1(self, size: int = -1) -> bytes:
@@ -135,11 +152,14 @@ def _counting(stream: IO[bytes], bar: tqdm) -> IO[bytes]:
 
 
 def _cleaned(
-    records: Iterable[tuple[int, dict[str, Any]]], cleaner: Cleaner, spec: DatasetSpec
+    records: Iterable[tuple[int, dict[str, Any]]], cleaner: Cleaner, spec: DatasetSpec,
+    bar: IngestProgress, dropped_fields: dict[str, int],
 ) -> Iterator[dict[str, Any]]:
     for _, record in records:
-        for field in spec.drop_fields:
-            del_path(record, field)
+        bar.record()
+        for path in spec.drop_fields:
+            dropped_fields[path] += get_path(record, path) is not None
+            del_path(record, path)
         cleaned = cleaner.clean(record)
         if cleaned is not None:
             yield cleaned
@@ -157,7 +177,8 @@ def _batches(records: Iterable[dict[str, Any]]) -> Iterator[list[dict[str, Any]]
 
 
 def _store(
-    ctx: Context, job: RedactionJob, batches: Iterable[list[dict[str, Any]]], workers: int | None
+    ctx: Context, job: RedactionJob, batches: Iterable[list[dict[str, Any]]], workers: int | None,
+    nothing_left: Callable[[int], str],
 ) -> tuple[str, int, str, dict[str, Any]]:
     hasher = hashlib.sha256()
     rows = 0
@@ -170,8 +191,8 @@ def _store(
                 hasher.update(line)
                 writer.write(line)
                 rows += 1
-        if rows == 0:
-            raise InvalidInput("no records are left after cleaning and redaction")
+        if rows == 0:  # say which field and why, counted: "3 of 3 dropped: 3 missing 'label'"
+            raise InvalidInput(nothing_left(sum(r["records_dropped_pii"] for r in reports)))
         object_id = writer.object_id
     return object_id, rows, hasher.hexdigest(), merge_reports(reports)
 
@@ -193,6 +214,19 @@ def _redacted(
                 yield window.pop(0).result()
         for future in window:
             yield future.result()
+
+
+def _existing(
+    ctx: Context, name: str, content_hash: str
+) -> tuple[list[str], list[tuple[str, str, str]]]:
+    """Datasets with this name, and those whose stored content has this hash (not deleted)."""
+    named = ctx.conn.execute("SELECT dataset_id FROM datasets WHERE name=? AND state!='DELETED'"
+                             " ORDER BY created_at, dataset_id", (name,)).fetchall()
+    same = ctx.conn.execute("SELECT dataset_id, name, state FROM datasets WHERE content_hash=?"
+                            " AND state!='DELETED' ORDER BY created_at, dataset_id",
+                            (content_hash,)).fetchall()
+    return ([r["dataset_id"] for r in named],
+            [(r["dataset_id"], r["name"], r["state"]) for r in same])
 
 
 def _register(

@@ -54,9 +54,13 @@ def _read_jsonl(
         except UnicodeDecodeError as exc:
             raise InvalidInput(f"{name}:{number}: invalid UTF-8 at byte {exc.start}") from None
         try:
-            record = json.loads(text)
-        except ValueError as exc:
-            raise InvalidInput(f"{name}:{number}: malformed JSON: {exc}") from None
+            record = json.loads(text.rstrip("\r\n"))
+        except json.JSONDecodeError as exc:
+            # json counts lines within the one line it was given: name the file's line instead.
+            raise InvalidInput(f"{name} line {number}: invalid JSON: {exc.msg} "
+                               f"(column {exc.pos + 1})") from None
+        except ValueError as exc:  # e.g. a number too long to convert
+            raise InvalidInput(f"{name} line {number}: invalid JSON: {exc}") from None
         if not isinstance(record, dict):
             raise InvalidInput(f"{name}:{number}: each line must be a JSON object")
         yield number, record

@@ -3,15 +3,23 @@
 A :class:`RedactionJob` is plain data (settings, spec, the dataset's pseudonym key), so it can be
 sent to spawned workers; each process builds its analyzer once and reuses it for every batch.
 Counts are computed here from the spans, per field and entity type, so workers' reports add up.
+Which values are redacted is :mod:`appliance.datasets.fields`'s rule: all of them but the kept.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from appliance.datasets.spec import DatasetSpec, get_path, set_path
+from appliance.datasets.fields import (
+    KEY_FIELD,
+    FieldLeaves,
+    collect_leaves,
+    named_prefixes,
+    rename_keys,
+    scanned_keys,
+)
+from appliance.datasets.spec import DatasetSpec
 
 
 @dataclass(frozen=True)
@@ -34,7 +42,10 @@ _worker_state: dict[str, Any] = {}
 
 
 def start_worker(job: RedactionJob) -> None:
-    """Process-pool initializer: one torch thread per worker, the engine built once."""
+    """Process-pool initializer: die with the ingest, one torch thread, the engine built once."""
+    from appliance.process import die_with_parent
+
+    die_with_parent()  # first: a killed ingest must not leave workers holding records
     import torch
 
     torch.set_num_threads(1)
@@ -45,65 +56,156 @@ def start_worker(job: RedactionJob) -> None:
 def redact_batch(
     job: RedactionJob | None, batch: list[dict[str, Any]]
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Redact the text fields of a batch; returns the kept records and this batch's counts."""
+    """Redact every field of a batch that is not kept; returns the kept records and the counts.
+
+    One analyzer call per field (and one for the keys that are data), over the distinct values
+    of the batch, so a label repeated in every record is analysed once.
+    """
     if job is None:
         job = _worker_state["job"]
-        redactors = _worker_state["redactors"]
+        redactor = _worker_state["redactors"]
     else:
         key = id(job)
         if _worker_state.get("local_key") != key:
             _worker_state["local_key"] = key
             _worker_state["local"] = _build(job)
-        redactors = _worker_state["local"]
+        redactor = _worker_state["local"]
     spec = job.parsed_spec()
-    entities: Counter[str] = Counter()
-    touched = [False] * len(batch)
-    dropped = [False] * len(batch)
-    if spec.redact:
-        for field in spec.text_fields():
-            positions = [i for i, r in enumerate(batch) if isinstance(get_path(r, field), str)]
-            if not positions:
-                continue
-            results = redactors[field].redact_batch([get_path(batch[i], field) for i in positions],
-                                                    field)
-            for i, result in zip(positions, results, strict=True):
-                set_path(batch[i], field, result.text)
-                for span in result.spans:
-                    entities[f"{field}\t{span.entity_type}"] += 1
-                touched[i] = touched[i] or bool(result.spans)
-                dropped[i] = dropped[i] or result.dropped
-    kept = [r for r, gone in zip(batch, dropped, strict=True) if not gone]
-    counts = {"entities": dict(entities), "records_touched": sum(touched),
-              "records_dropped_pii": sum(dropped)}
-    return kept, counts
+    kept = frozenset(spec.kept_fields())
+    named = named_prefixes(spec.named_fields())
+    report = _BatchReport(len(batch))
+    if redactor is not None:
+        _redact_keys(redactor, batch, kept, named, report)
+    for path, group in collect_leaves(batch, kept).items():
+        if redactor is None:
+            report.seen(path, "unredacted", len(group.leaves))
+        elif group.kept:
+            _scan_kept(redactor, path, group, report)
+        else:
+            _redact_field(redactor, spec.operator_field(path), path, group, report)
+    kept_records = [r for r, gone in zip(batch, report.dropped, strict=True) if not gone]
+    return kept_records, report.to_dict()
+
+
+class _BatchReport:
+    """Counts for one batch: per field, and the records touched or dropped (never a value)."""
+
+    def __init__(self, size: int) -> None:
+        self.fields: dict[str, dict[str, Any]] = {}
+        self.touched = [False] * size
+        self.dropped = [False] * size
+
+    def seen(self, path: str, action: str, values: int) -> dict[str, Any]:
+        row = self.fields.setdefault(path, {"action": action, "values": 0,
+                                            "values_with_pii": 0, "entities": {}})
+        row["values"] += values
+        return row
+
+    def found(self, row: dict[str, Any], spans: list[Any]) -> None:
+        if spans:
+            row["values_with_pii"] += 1
+            entities = row["entities"]
+            for span in spans:
+                entities[span.entity_type] = entities.get(span.entity_type, 0) + 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"fields": self.fields, "records_touched": sum(self.touched),
+                "records_dropped_pii": sum(self.dropped)}
+
+
+def _redact_keys(redactor: Any, batch: list[dict[str, Any]], kept: frozenset[str],
+                 named: frozenset[str], report: _BatchReport) -> None:
+    per_record = [list(scanned_keys(r, kept, named)) for r in batch]
+    distinct = list(dict.fromkeys(k for keys in per_record for k in keys))
+    if not distinct:
+        return
+    results = dict(zip(distinct, redactor.redact_batch(distinct, KEY_FIELD), strict=True))
+    renamed = {k: r.text for k, r in results.items() if r.spans}
+    if not renamed:
+        return
+    row = report.seen(KEY_FIELD, "redacted", 0)
+    for index, keys in enumerate(per_record):
+        row["values"] += len(keys)
+        for k in keys:
+            report.found(row, results[k].spans)
+            if results[k].spans:
+                report.touched[index] = True
+                report.dropped[index] = report.dropped[index] or results[k].dropped
+        if any(k in renamed for k in keys):
+            rename_keys(batch[index], kept, named, renamed)
+
+
+def _scan_kept(redactor: Any, path: str, group: FieldLeaves, report: _BatchReport) -> None:
+    """Kept values are analysed too, unchanged, so a reviewer learns when they look like PII."""
+    row = report.seen(path, "kept", len(group.leaves))
+    distinct = list(dict.fromkeys(leaf.text for leaf in group.leaves))
+    spans = dict(zip(distinct, redactor.analyzer.analyze_batch(distinct), strict=True))
+    for leaf in group.leaves:
+        report.found(row, spans[leaf.text])
+
+
+def _redact_field(redactor: Any, operator_field: str, path: str, group: FieldLeaves,
+                  report: _BatchReport) -> None:
+    row = report.seen(path, "redacted", len(group.leaves))
+    distinct = list(dict.fromkeys(leaf.text for leaf in group.leaves))
+    results = dict(zip(distinct, redactor.redact_batch(distinct, operator_field), strict=True))
+    for leaf in group.leaves:
+        result = results[leaf.text]
+        report.found(row, result.spans)
+        if result.spans:
+            # A number whose text holds PII (a card, a phone) becomes the redacted text.
+            leaf.replace(result.text)
+            report.touched[leaf.record] = True
+        report.dropped[leaf.record] = report.dropped[leaf.record] or result.dropped
+
+
+#: The most fields a report lists by name; the rest (records with keys made of data that held
+#: no PII, say) are summed into one row, so a report stays small whatever the input.
+MAX_REPORT_FIELDS = 500
+OTHER_FIELDS = "(other fields)"
 
 
 def merge_reports(parts: list[dict[str, Any]]) -> dict[str, Any]:
-    """Sum batch counts into the report's redaction section: {field: {entity: n}}."""
-    entities: Counter[str] = Counter()
+    """Sum batch counts into the report's redaction section.
+
+    ``fields``: {path: {action, values, values_with_pii, entities}}; ``entities_by_field``: the
+    redacted fields' entities; ``kept_with_pii``: {kept field: values that look like PII}.
+    """
+    fields: dict[str, dict[str, Any]] = {}
     touched = dropped = 0
     for part in parts:
-        entities.update(part["entities"])
         touched += part["records_touched"]
         dropped += part["records_dropped_pii"]
-    by_field: dict[str, dict[str, int]] = {}
-    for key, count in sorted(entities.items()):
-        field, entity = key.split("\t")
-        by_field.setdefault(field, {})[entity] = count
-    return {"entities_by_field": by_field, "records_touched": touched,
-            "records_dropped_pii": dropped}
+        for path, theirs in part["fields"].items():
+            if path not in fields and len(fields) >= MAX_REPORT_FIELDS:
+                path = OTHER_FIELDS
+            ours = fields.setdefault(path, {"action": theirs["action"], "values": 0,
+                                            "values_with_pii": 0, "entities": {}})
+            ours["values"] += theirs["values"]
+            ours["values_with_pii"] += theirs["values_with_pii"]
+            for entity, n in theirs["entities"].items():
+                ours["entities"][entity] = ours["entities"].get(entity, 0) + n
+    fields = {p: {**row, "entities": dict(sorted(row["entities"].items()))}
+              for p, row in sorted(fields.items())}
+    by_field = {p: row["entities"] for p, row in fields.items()
+                if row["action"] == "redacted" and row["entities"]}
+    flagged = {p: row["values_with_pii"] for p, row in fields.items()
+               if row["action"] == "kept" and row["values_with_pii"]}
+    return {"fields": fields, "entities_by_field": by_field, "kept_with_pii": flagged,
+            "records_touched": touched, "records_dropped_pii": dropped}
 
 
-def _build(job: RedactionJob) -> dict[str, Any]:
+def _build(job: RedactionJob) -> Any:
+    """The batch's one Redactor (None when redaction is off)."""
     spec = job.parsed_spec()
-    if not spec.redact or not spec.text_fields():
-        return {}
+    if not spec.redact:
+        return None
     from appliance.config import Settings
     from appliance.redaction import Redactor, build_analyzer
 
     analyzer = build_analyzer(Settings.model_validate(job.settings))
     # One redactor for every field, so a pseudonym is the same wherever the value appears.
-    redactor = Redactor(
+    return Redactor(
         analyzer,
         operators={k: _OPERATOR_NAMES[v] for k, v in spec.operators.items()},
         default_operator=_OPERATOR_NAMES[spec.default_operator],
@@ -111,7 +213,6 @@ def _build(job: RedactionJob) -> dict[str, Any]:
         field_operators={f: {k: _OPERATOR_NAMES[v] for k, v in ops.items()}
                          for f, ops in spec.field_operators.items()},
     )
-    return {field: redactor for field in spec.text_fields()}
 
 
 #: Spec operator names -> the redaction engine's.

@@ -3,6 +3,10 @@
 A spec maps fields (dotted paths into nested JSON) to roles: free text to redact, labels or ids to
 keep, fields to drop; it names the task shape and the cleaning steps. It comes from a TOML/YAML
 file or from CLI flags, and is validated before the first record is read.
+
+Default closed: a field the spec does not keep is redacted, named or not (see
+:mod:`appliance.datasets.fields`). The label field is kept by construction; ``keep_fields`` adds
+labels and ids that must stay as given.
 """
 
 from __future__ import annotations
@@ -47,9 +51,13 @@ class DatasetSpec(BaseModel):
     label_field: str | None = None
     prompt_field: str | None = None
     response_field: str | None = None
-    redact_fields: list[str] = Field(default_factory=list)
-    keep_fields: list[str] = Field(default_factory=list)
-    drop_fields: list[str] = Field(default_factory=list)
+    redact_fields: list[str] = Field(
+        default_factory=list, description="Free-text fields cleaned like the text field; "
+        "redacted (as every field not kept is).")
+    keep_fields: list[str] = Field(
+        default_factory=list, description="Fields stored as given (labels, ids); still scanned, "
+        "and flagged to the reviewer when they look like PII. The label field is always kept.")
+    drop_fields: list[str] = Field(default_factory=list, description="Fields removed whole.")
     operators: dict[str, Operator] = Field(
         default_factory=dict, description="Entity type -> operator; default 'placeholder'."
     )
@@ -69,15 +77,37 @@ class DatasetSpec(BaseModel):
             raise ValueError("task 'sft' needs --prompt-field and --response-field")
         if self.classification not in CLASSIFICATIONS:
             raise ValueError(f"classification must be one of {', '.join(CLASSIFICATIONS)}")
-        overlap = set(self.drop_fields) & (set(self.text_fields()) | set(self.keep_fields))
+        overlap = set(self.drop_fields) & (set(self.text_fields()) | set(self.kept_fields()))
         if overlap:
             raise ValueError(f"fields both dropped and used: {', '.join(sorted(overlap))}")
+        kept_text = [f for f in self.text_fields() if f in self.kept_fields()]
+        if kept_text:
+            # A text field is what gets redacted; keeping it would store free text as given.
+            raise ValueError(f"fields both redacted and kept: {', '.join(kept_text)} "
+                             "(use --no-redact to store text as given)")
         return self
 
     def text_fields(self) -> list[str]:
         """Free-text fields: cleaned and redacted."""
         fields = [self.text_field, self.prompt_field, self.response_field, *self.redact_fields]
         return list(dict.fromkeys(f for f in fields if f))
+
+    def kept_fields(self) -> list[str]:
+        """Fields stored as given: the label field and ``keep_fields``. All others are redacted."""
+        return list(dict.fromkeys(f for f in [self.label_field, *self.keep_fields] if f))
+
+    def named_fields(self) -> list[str]:
+        """Every path the spec names (their keys are schema, not data)."""
+        return [*self.text_fields(), *self.kept_fields(), *self.drop_fields,
+                *self.field_operators]
+
+    def operator_field(self, path: str) -> str:
+        """The ``field_operators`` entry that covers ``path`` (itself or its nearest ancestor)."""
+        parts = path.split(".")
+        for n in range(len(parts), 0, -1):
+            if ".".join(parts[:n]) in self.field_operators:
+                return ".".join(parts[:n])
+        return path
 
     def required_fields(self) -> list[str]:
         fields = [self.text_field, self.label_field, self.prompt_field, self.response_field]

@@ -32,11 +32,12 @@ def assert_nothing_stored(live: LiveServer, before: tuple[int, int, list[str]]) 
 @pytest.mark.parametrize(
     ("body", "params", "status", "detail"),
     [
-        (b'{"text": "a", "label": "x"}\n{"text": \n', {}, 400, "malformed JSON"),
+        (b'{"text": "a", "label": "x"}\n{"text": \n', {}, 400, "bad.jsonl line 2: invalid JSON"),
         (b'{"text": "a", "label": "x"}\n[1, 2]\n', {}, 400, "JSON object"),
         (b'{"text": "a", "label": "x"}\n\xff\xfe\n', {}, 400, "UTF-8"),
         (b"", {}, 400, "no records"),
-        (b'{"text": "", "label": "x"}\n', {}, 400, "no records are left"),
+        (b'{"text": "", "label": "x"}\n', {}, 400,
+         "no records left: 1 of 1 records dropped: 1 missing 'text' (text field)"),
         (jsonl(RECORDS), {"spec": "{not json"}, 400, "spec is not valid JSON"),
         (jsonl(RECORDS), {"spec": "[1]"}, 400, "JSON object"),
         (jsonl(RECORDS), {"task": "sft"}, 400, "prompt-field"),

@@ -95,7 +95,7 @@ def test_bad_input_file(cli_home: dict, capsys: pytest.CaptureFixture[str]) -> N
     bad.write_bytes(b'{"text": "a", "label": "b"}\n{oops\n')
     code, _, err = run(capsys, "--home", cli_home["home"], "dataset", "ingest", str(bad),
                        "--name", "x", "--no-redact", token=cli_home["tokens"]["olivia"])
-    assert code == 2 and "bad.jsonl:2: malformed JSON" in err
+    assert code == 2 and "bad.jsonl line 2: invalid JSON: Expecting property name" in err
 
 
 def test_audit_verify_and_log(cli_home: dict, capsys: pytest.CaptureFixture[str]) -> None:

@@ -28,7 +28,8 @@ def test_csv_records_with_quoted_newlines() -> None:
     ("data", "fmt", "message"),
     [
         (b'{"a": 1}\n{"a": \xff}\n', "jsonl", "in.x:2: invalid UTF-8"),
-        (b'{"a": 1}\n{"a": 1\n', "jsonl", "in.x:2: malformed JSON"),
+        (b'{"a": 1}\n{"a": 1\n', "jsonl",
+         "in.x line 2: invalid JSON: Expecting ',' delimiter (column 8)"),
         (b'{"a": 1}\n[1, 2]\n', "jsonl", "in.x:2: each line must be a JSON object"),
         (b"", "jsonl", "in.x: the file holds no records"),
         (b"\n\n", "jsonl", "in.x: the file holds no records"),

@@ -57,7 +57,9 @@ async def upload_dataset(
     prompt_field: str | None = None,
     response_field: str | None = None,
     redact_field: Annotated[list[str] | None, Query()] = None,
-    keep_field: Annotated[list[str] | None, Query()] = None,
+    keep_field: Annotated[list[str] | None, Query(
+        description="Fields stored as given (labels, ids); every other field is redacted. "
+        "The label field is always kept.")] = None,
     drop_field: Annotated[list[str] | None, Query()] = None,
     operator: Operator | None = None,
     redact: bool = True,
@@ -86,7 +88,8 @@ async def upload_dataset(
     # Uploads parse, redact and encrypt on worker threads, a few at a time (see api/main.py).
     result = await anyio.to_thread.run_sync(run, limiter=request.app.state.upload_slots)
     return Ingested(dataset_id=result.dataset_id, rows=result.rows,
-                    content_hash=result.content_hash, state=ds.PENDING)
+                    content_hash=result.content_hash, state=ds.PENDING,
+                    fields=result.report.get("fields", {}), warnings=result.warnings)
 
 
 def _content_length(request: Request) -> int | None:
