@@ -7,6 +7,7 @@ route checks a role or an owner by hand.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -22,9 +23,14 @@ from appliance.api.runtime import ContextPool
 from appliance.context import Context
 from appliance.errors import AuthenticationFailed
 from appliance.gate import Principal
-from appliance.identity import authenticate
+from appliance.identity import NO_TOKEN, TOKEN_PREFIX, authenticate
 
 bearer = HTTPBearer(auto_error=False, description="A token from `appliance user add`.")
+#: How an HTTP client gives a token (the CLI tells its users about APPLIANCE_TOKEN instead).
+TOKEN_ADVICE = "send Authorization: Bearer <token>"  # noqa: S105  (advice, not a secret)
+#: An authentication scheme name as RFC 9110 writes one; anything else is not echoed back (it
+#: could be the token itself, sent without a scheme).
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9!#$%&'*+.^`|~-]{0,31}")
 
 
 def get_pool(request: Request) -> ContextPool:
@@ -54,7 +60,8 @@ def client_address(request: Request) -> str:
 
 
 def authenticate_request(
-    request: Request, ctx: Context, token: str | None, *, channel: str
+    request: Request, ctx: Context, token: str | None, *, channel: str,
+    missing: str = NO_TOKEN, advice: str = "",
 ) -> Principal:
     """Authenticate a token, limiting failures per token and per client (api/ratelimit.py).
 
@@ -80,7 +87,7 @@ def authenticate_request(
                           f"{' from ' + client if refusal.limited == 'client' else ''}; "
                           f"retry in {refusal.wait}s", retry_after=refusal.wait)
     try:
-        principal = authenticate(ctx, token, channel=channel)
+        principal = authenticate(ctx, token, channel=channel, missing=missing, advice=advice)
     except AuthenticationFailed:
         limiter.record_failure(client, token)
         raise
@@ -95,7 +102,23 @@ def get_current_user(
 ) -> Principal:
     """The caller behind the ``Authorization: Bearer`` token (401 and an audit event otherwise)."""
     token = credentials.credentials if credentials else None
-    return authenticate_request(request, ctx, token, channel="api")
+    missing = why_no_bearer(request.headers.get("authorization"))
+    return authenticate_request(request, ctx, token, channel="api", missing=missing,
+                                advice=TOKEN_ADVICE if missing.startswith(NO_TOKEN) else "")
+
+
+def why_no_bearer(header: str | None) -> str:
+    """Why an Authorization header gave no Bearer token: the reason for the 401 and the audit
+    event. The header's credentials are never repeated, and its scheme only when it looks like
+    one (a bare token sent without a scheme is not a scheme name)."""
+    scheme, _, credentials = (header or "").strip().partition(" ")
+    if not scheme:
+        return NO_TOKEN
+    if scheme.lower() == "bearer":
+        return "no token given: the Bearer scheme carries no token"
+    if not credentials.strip() or not _SCHEME.fullmatch(scheme) or scheme.startswith(TOKEN_PREFIX):
+        return "the Authorization header is not of the form 'Bearer <token>'"
+    return f"Authorization scheme {scheme!r} is not supported; use Bearer"
 
 
 CurrentUser = Annotated[Principal, Depends(get_current_user)]

@@ -2,13 +2,15 @@
 
 Every error a route can raise ends in :func:`handle_error`: an :class:`ApplianceError` keeps its
 ``http_status``, ``title`` and ``reasons``; request validation becomes 422 with the offending
-fields; an unknown route or method keeps Starlette's status; anything else is a bug and becomes a
+fields, and a body that is not JSON becomes 400 with the decoder's message, line and column; an
+unknown route or method keeps Starlette's status; anything else is a bug and becomes a
 500 whose detail says nothing about the cause (the traceback goes to the server log only).
 The console asks for HTML and gets the same problem rendered as a page.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from typing import Any
@@ -118,6 +120,10 @@ async def handle_error(request: Request, exc: Exception) -> Response:
         return problem_response(request, exc.http_status, exc.title, exc.message,
                                 reasons=exc.reasons, headers=headers)
     if isinstance(exc, RequestValidationError):
+        malformed = _malformed_json(exc)
+        if malformed is not None:
+            return problem_response(request, 400, "Malformed request body", malformed["msg"],
+                                    errors=[malformed])
         errors = [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")),
                    "type": str(e.get("type", ""))} for e in exc.errors()]
         detail = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors)
@@ -130,6 +136,28 @@ async def handle_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(request, 500, "Internal server error",
                             "the server failed to handle this request; see its log")
+
+
+def _malformed_json(exc: RequestValidationError) -> dict[str, Any] | None:
+    """A body that is not JSON at all, said the way the decoder says it, with line and column.
+
+    FastAPI reports it as one ``json_invalid`` error located at ("body", <char offset>) with the
+    decoder's message in ``ctx`` and the document as the exception's body; "body.11: JSON decode
+    error" tells the client neither what nor where.
+    """
+    found = exc.errors()
+    if len(found) != 1 or found[0].get("type") != "json_invalid":
+        return None
+    message = str((found[0].get("ctx") or {}).get("error") or "JSON decode error")
+    loc = tuple(found[0].get("loc", ()))
+    entry: dict[str, Any] = {"loc": ["body"], "type": "json_invalid"}
+    if len(loc) == 2 and isinstance(loc[1], int) and isinstance(exc.body, str | bytes):
+        doc = exc.body.decode("utf-8", "replace") if isinstance(exc.body, bytes) else exc.body
+        where = json.JSONDecodeError(message, doc, min(loc[1], len(doc)))
+        entry.update(line=where.lineno, column=where.colno, position=where.pos)
+        message = f"{message} at line {where.lineno} column {where.colno}"
+    entry["msg"] = f"request body is not valid JSON: {message}"
+    return entry
 
 
 HANDLED: tuple[type[Exception], ...] = (

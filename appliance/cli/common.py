@@ -32,10 +32,14 @@ def context(args: argparse.Namespace) -> Context:
     return open_context(args.home)
 
 
+#: How a CLI user gives a token (the API tells HTTP clients about the header instead).
+TOKEN_ADVICE = "set APPLIANCE_TOKEN or pass --token"  # noqa: S105  (advice, not a secret)
+
+
 def caller(ctx: Context, args: argparse.Namespace) -> Principal:
     """The user behind --token or $APPLIANCE_TOKEN (exit 3 and an audit event otherwise)."""
     token = getattr(args, "token", None) or os.environ.get("APPLIANCE_TOKEN")
-    return authenticate(ctx, token, channel="cli")
+    return authenticate(ctx, token, channel="cli", advice=TOKEN_ADVICE)
 
 
 def print_json(data: Any) -> None:

@@ -22,6 +22,7 @@ from appliance.gate import Principal, authorize
 
 ROLES = ("operator", "compliance", "auditor", "admin")
 TOKEN_PREFIX = "apl_"  # noqa: S105  (a prefix, not a secret)
+NO_TOKEN = "no token given"  # noqa: S105  (a reason, not a secret)
 _NAME = re.compile(r"^[a-z][a-z0-9_.-]{1,63}$")
 
 #: Local administration (``appliance user add`` on the appliance's own shell) acts as this.
@@ -123,12 +124,16 @@ def list_users(ctx: Context) -> list[User]:
     return [User(**dict(r)) for r in rows]
 
 
-def authenticate(ctx: Context, token: str | None, *, channel: str = "cli") -> Principal:
+def authenticate(ctx: Context, token: str | None, *, channel: str = "cli",
+                 missing: str = NO_TOKEN, advice: str = "") -> Principal:
     """Map a token to its user, or audit the failure and raise (exit code 3, HTTP 401).
 
-    The audit event never carries the token, only the reason it was refused.
+    When no token came, ``missing`` is the reason (the channel knows why: no header, another
+    scheme) and ``advice`` tells the caller how to send one, in the channel's own terms (an
+    environment variable for the CLI, a header for HTTP); the advice goes into the error only,
+    not the audit event. The audit event never carries the token, only the reason it was refused.
     """
-    reason = _check_token(ctx, token)
+    reason = _check_token(ctx, token, missing)
     if isinstance(reason, Principal):
         return reason
     ctx.audit.append(
@@ -136,12 +141,13 @@ def authenticate(ctx: Context, token: str | None, *, channel: str = "cli") -> Pr
         purpose="authentication", decision="deny", reasons=[reason],
         policy_hash=ctx.policy.policy_hash, details={"channel": channel},
     )
-    raise AuthenticationFailed(f"authentication failed: {reason}")
+    hint = f"; {advice}" if advice and not token else ""
+    raise AuthenticationFailed(f"authentication failed: {reason}{hint}")
 
 
-def _check_token(ctx: Context, token: str | None) -> Principal | str:
+def _check_token(ctx: Context, token: str | None, missing: str) -> Principal | str:
     if not token:
-        return "no token given (set APPLIANCE_TOKEN or pass --token)"
+        return missing
     if not token.startswith(TOKEN_PREFIX) or len(token) > 128:
         return "malformed token"
     digest = hash_token(token)
