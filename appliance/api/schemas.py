@@ -10,6 +10,17 @@ State = Literal["PENDING_REVIEW", "APPROVED", "REJECTED", "REVOKED", "DELETED"]
 Role = Literal["operator", "compliance", "auditor", "admin"]
 
 
+class ReviewRecord(BaseModel):
+    """One review decision on a dataset."""
+
+    reviewer: str
+    decision: str = Field(description="approve, reject or revoke.")
+    reason: str = Field(description="The reviewer's reason, PII redacted as at ingest.")
+    reason_sha256: str | None = Field(description=(
+        "SHA-256 of the reason as kept; the decision's audit event holds the same hash."))
+    at: str
+
+
 class Dataset(BaseModel):
     """A dataset's metadata. Never any record contents."""
 
@@ -26,6 +37,8 @@ class Dataset(BaseModel):
     updated_at: str
     approvals: list[str] = Field(description="Compliance officers who approved it so far.")
     spec: dict[str, Any] = Field(description="The dataset spec the records were ingested with.")
+    reviews: list[ReviewRecord] = Field(default_factory=list, description=(
+        "Review decisions, oldest first, each with its reason as kept (PII redacted)."))
 
 
 class Ingested(BaseModel):

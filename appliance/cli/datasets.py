@@ -179,8 +179,14 @@ def cmd_show(args: argparse.Namespace) -> int:
     info = backend(args).show_dataset(args.dataset_id)
     if args.json:
         print_json(info.as_dict())
-    else:
-        print_fields(info.as_dict())
+        return 0
+    print_fields({k: v for k, v in info.as_dict().items() if k != "reviews"})
+    print("reviews" if info.reviews else "reviews  none yet")
+    for review in info.reviews:  # the reason as kept: PII redacted, its hash as audited
+        reason = review["reason"] or "(no reason given)"
+        digest = f" [sha256 {review['reason_sha256'][:12]}]" if review["reason_sha256"] else ""
+        print(f"  {review['at'][:19]}  {review['decision']} by {review['reviewer']}: "
+              f"{reason}{digest}")
     return 0
 
 

@@ -8,14 +8,15 @@ policy (policies/appliance), never here: these functions only build the resource
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from appliance.db import transaction
-from appliance.errors import Conflict, NotFound
+from appliance.errors import Conflict, InvalidInput, NotFound
 from appliance.gate import Principal, authorize, open_object, read_object
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ PENDING, APPROVED, REJECTED, REVOKED, DELETED = (
     "PENDING_REVIEW", "APPROVED", "REJECTED", "REVOKED", "DELETED",
 )
 APPROVALS_NEEDED = {"restricted": 2}
+MAX_REASON = 2000
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,8 @@ class DatasetInfo:
     updated_at: str
     approvals: list[str]
     spec: dict[str, Any]
+    #: Review decisions, oldest first: reviewer, decision, reason (redacted), reason_sha256, at.
+    reviews: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -63,7 +67,46 @@ def _info(ctx: Context, row: Any) -> DatasetInfo:
     data = dict(row)
     data["spec"] = json.loads(data["spec"])
     data["approvals"] = _approvals(ctx, data["dataset_id"])
+    data["reviews"] = _reviews(ctx, data["dataset_id"])
     return DatasetInfo(**data)
+
+
+def _reviews(ctx: Context, dataset_id: str) -> list[dict[str, Any]]:
+    rows = ctx.conn.execute(
+        "SELECT reviewer, decision, reason, created_at FROM dataset_reviews WHERE dataset_id=?"
+        " ORDER BY review_id", (dataset_id,)).fetchall()
+    return [{"reviewer": r["reviewer"], "decision": r["decision"], "reason": r["reason"],
+             "reason_sha256": _sha256(r["reason"]) if r["reason"] else None,
+             "at": r["created_at"]} for r in rows]
+
+
+def redact_reason(ctx: Context, reason: str) -> str:
+    """A reviewer's reason as it is kept: through the same analyzer and placeholders as ingest
+    ("approved after talking to Maria Gonzalez" -> "approved after talking to <PERSON>").
+
+    A reason is free text written about personal data, so it is treated like a record: the
+    stored reason, and its SHA-256 in the audit event, never hold what the analyzer finds.
+    """
+    text = reason.strip()
+    if not text:
+        return ""
+    if len(text) > MAX_REASON:
+        raise InvalidInput(f"a review reason is at most {MAX_REASON} characters, got {len(text)}")
+    from appliance.redaction import RedactorConfig, build_redactor
+
+    redactor = build_redactor(RedactorConfig.from_settings(ctx.settings))  # analyzer: cached
+    return str(redactor.redact_batch([text], field="reason")[0].text)
+
+
+def _review_details(reason: str) -> dict[str, Any]:
+    """The audit details of a decision: whether a reason was given and the SHA-256 of the kept
+    (redacted) text, which ``dataset show`` lists beside it. Audit details hold no free text:
+    the log cannot be edited, so a name the analyzer missed could never be taken out of it."""
+    return {"reason_given": bool(reason), "reason_sha256": _sha256(reason) if reason else None}
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _approvals(ctx: Context, dataset_id: str) -> list[str]:
@@ -106,12 +149,13 @@ def approve_dataset(
     ctx: Context, principal: Principal, dataset_id: str, reason: str = ""
 ) -> DatasetInfo:
     info = get_dataset(ctx, dataset_id)
+    kept = redact_reason(ctx, reason)
     authorize(ctx, principal, "dataset.approve", info.resource(), "review",
-              {"reason_given": bool(reason)})
+              _review_details(kept))
     _require_state(info, PENDING, "approve")
     needed = APPROVALS_NEEDED.get(info.classification, 1)
     new_state = APPROVED if len(set(info.approvals) | {principal.name}) >= needed else PENDING
-    _record(ctx, info, principal, "approve", reason, new_state)
+    _record(ctx, info, principal, "approve", kept, new_state)
     return get_dataset(ctx, dataset_id)
 
 
@@ -119,9 +163,11 @@ def reject_dataset(
     ctx: Context, principal: Principal, dataset_id: str, reason: str = ""
 ) -> DatasetInfo:
     info = get_dataset(ctx, dataset_id)
-    authorize(ctx, principal, "dataset.reject", info.resource(), "review")
+    kept = redact_reason(ctx, reason)
+    authorize(ctx, principal, "dataset.reject", info.resource(), "review",
+              _review_details(kept))
     _require_state(info, PENDING, "reject")
-    _record(ctx, info, principal, "reject", reason, REJECTED)
+    _record(ctx, info, principal, "reject", kept, REJECTED)
     return get_dataset(ctx, dataset_id)
 
 
@@ -129,9 +175,11 @@ def revoke_dataset(
     ctx: Context, principal: Principal, dataset_id: str, reason: str = ""
 ) -> DatasetInfo:
     info = get_dataset(ctx, dataset_id)
-    authorize(ctx, principal, "dataset.revoke", info.resource(), "review")
+    kept = redact_reason(ctx, reason)
+    authorize(ctx, principal, "dataset.revoke", info.resource(), "review",
+              _review_details(kept))
     _require_state(info, APPROVED, "revoke")
-    _record(ctx, info, principal, "revoke", reason, REVOKED)
+    _record(ctx, info, principal, "revoke", kept, REVOKED)
     return get_dataset(ctx, dataset_id)
 
 
@@ -164,16 +212,18 @@ def read_records(
 
 
 def sample_records(
-    ctx: Context, principal: Principal, dataset_id: str, n: int = 10
+    ctx: Context, principal: Principal, dataset_id: str, n: int = 10, offset: int = 0
 ) -> list[dict[str, Any]]:
-    """The first ``n`` redacted records, for reviewers."""
+    """``n`` redacted records from the ``offset``-th on, for reviewers (one audited read)."""
+    details: dict[str, Any] = {"n": n, "offset": offset} if offset else {"n": n}
     records = read_records(ctx, principal, dataset_id, purpose="review",
-                           action="dataset.read_sample", details={"n": n})
+                           action="dataset.read_sample", details=details)
     out: list[dict[str, Any]] = []
-    for record in records:
+    for index, record in enumerate(records):
         if len(out) >= n:
             break
-        out.append(record)
+        if index >= offset:
+            out.append(record)
     return out
 
 
