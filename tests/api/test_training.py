@@ -138,6 +138,8 @@ def test_export_request_approve_download_verify(trained: dict[str, Any]) -> None
     verified = live.client("audra").post("/v1/exports/verify", content=bundle.content)
     assert verified.status_code == 200 and verified.json()["ok"] is True
     assert verified.json()["export_id"] == export_id
+    assert (verified.json()["requested_by"], verified.json()["approved_by"]) == ("olivia", "carol")
+    assert verified.json()["reviewed_bundle_sha256"] == requested.json()["bundle_sha256"]
     tampered = bytearray(bundle.content)
     tampered[len(tampered) // 2] ^= 1
     failed = live.client("audra").post("/v1/exports/verify", content=bytes(tampered))
