@@ -284,17 +284,21 @@ def cmd_job_logs(args: argparse.Namespace) -> int:
 
     ctx = context(args)
     principal = caller(ctx, args)
+    # Authorized and audited once, when the stream opens (as the API's SSE stream is); the
+    # follow-up polls read new lines only, so watching a job for an hour is one job.read event.
+    lines = jobs.job_logs(ctx, principal, args.job_id)
     after = 0
     while True:
-        for line in jobs.job_logs(ctx, principal, args.job_id, after_seq=after):
+        for line in lines:
             print(f"{line['at']}  {line['line']}", flush=True)
             after = line["seq"]
         if not args.follow or jobs.load_job(ctx, args.job_id).finished:
             if args.follow:  # drain what the worker wrote as it finished
-                for line in jobs.job_logs(ctx, principal, args.job_id, after_seq=after):
+                for line in jobs.log_lines_after(ctx, args.job_id, after):
                     print(f"{line['at']}  {line['line']}")
             return 0
         time.sleep(1.0)
+        lines = jobs.log_lines_after(ctx, args.job_id, after)
 
 
 def cmd_job_cancel(args: argparse.Namespace) -> int:

@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from appliance.errors import InvalidInput
+from appliance.scratch import make_scratch
 from appliance.training import checkpoint
 from appliance.training.config import JobConfig
 from appliance.training.data import (
@@ -118,7 +119,9 @@ def run_training(
     )
     for note in recipe.notes:
         hooks.log(f"recipe: {note}")
-    scratch = Path(tempfile.mkdtemp(prefix="trainer-", dir=scratch_dir))
+    # locked while in use, so a start-up sweep removes it only after this process died
+    entry = make_scratch(scratch_dir or Path(tempfile.gettempdir()), "trainer")
+    scratch = entry.path
     try:
         if config.kind == "search":
             from appliance.training.search import run_search
@@ -127,7 +130,10 @@ def run_training(
         else:
             outcome = _train_once(config, prepared, base, recipe, hooks, state, scratch)
     finally:
-        _remove_scratch(scratch)
+        try:
+            _remove_scratch(scratch)
+        finally:
+            entry.remove()
     outcome.split = prepared.split
     outcome.duration_s = round(time.monotonic() - started, 2)
     outcome.hardware = hardware_facts(device, precision)
@@ -231,9 +237,9 @@ def fit_model(
     if state is not None and "tracker" in state:
         callback.load_state_dict(state["tracker"])
     trainer = make_trainer(model, prepared, recipe, hooks, state, scratch, callback, budget)
-    callback.trainer = trainer
+    callback.attach(trainer)
     result = trainer.train()
-    callback.trainer = None  # later evaluations are final scores, not epochs to track
+    callback.attach(None)  # later evaluations are final scores, not epochs to track
     fit = Fit(trainer._module(), trainer, callback, recipe, spec, dict(result.metrics))
     if callback.stop_reason is None:
         _keep_best(fit, prepared, hooks)
@@ -313,6 +319,10 @@ def make_trainer(
         remove_unused_columns=False,
         prediction_loss_only=not task.needs_predictions,
         label_names=["labels"],
+        # what transformers' EarlyStoppingCallback compares; no best checkpoint is saved or
+        # loaded (save_strategy "no"): BestWeightsCallback keeps the best weights in memory
+        metric_for_best_model=task.selection_metric,
+        greater_is_better=task.greater_is_better,
     )
     group = FeatureDataset(train).lengths() if recipe.group_by_length else None
     trainer = ApplianceTrainer(
@@ -322,7 +332,7 @@ def make_trainer(
         eval_dataset=FeatureDataset(validation),
         data_collator=_collator(prepared, recipe),
         compute_metrics=_accuracy if task.needs_predictions else None,
-        callbacks=[callback] if callback is not None else None,
+        callbacks=callback.callbacks if callback is not None else None,
         head_learning_rate=recipe.head_learning_rate,
         group_lengths=group,
         resume_state=state if state is not None and "trainer_state" in state else None,
@@ -393,6 +403,7 @@ def final_metrics(fit: Fit, prepared: Prepared, hooks: TrainHooks) -> dict[str, 
             "samples_per_second": fit.train_metrics.get("train_samples_per_second"),
             "best_validation": fit.callback.best_metric,
             "history": fit.callback.history,
+            "curve": fit.callback.curve,
         },
     }
 

@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -94,7 +95,23 @@ class JobInfo:
                 "created_at",
                 "model_id",
             )
-        } | {"progress": _progress_text(self.progress)}
+        } | {"progress": self.outcome() if self.finished else _progress_text(self.progress)}
+
+    def outcome(self) -> str:
+        """How a finished job ended, e.g. "succeeded in 41 s, 36 steps, 3 epochs" (its last
+        progress report, "evaluating 36/36", is no longer what it is doing)."""
+        train = self.metrics.get("train", {}) if self.metrics else {}
+        steps = train.get("steps", self.progress.get("step"))
+        epochs = train.get("epochs", self.progress.get("epoch"))
+        text = self.state.lower()
+        if self.started_at and self.finished_at:
+            seconds = (_parse_time(self.finished_at) - _parse_time(self.started_at)).total_seconds()
+            text += f" in {max(0, round(seconds))} s"
+        if isinstance(steps, int | float):
+            text += f", {int(steps)} step{'s' if steps != 1 else ''}"
+        if isinstance(epochs, int | float):
+            text += f", {round(epochs, 2):g} epoch{'s' if epochs != 1 else ''}"
+        return text
 
 
 def new_job_id() -> str:
@@ -387,6 +404,10 @@ def _info(row: Any) -> JobInfo:
         cancel_requested=bool(data["cancel_requested"]),
         has_checkpoint=data["checkpoint_object_id"] is not None,
     )
+
+
+def _parse_time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def _progress_text(progress: dict[str, Any]) -> str:

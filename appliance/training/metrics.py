@@ -1,20 +1,24 @@
-"""Classification scores, computed with scikit-learn so they mean what its documentation says."""
+"""Classification scores, computed with scikit-learn so they mean what its documentation says,
+and the confidence intervals model cards show beside them."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import (
-    accuracy_score,
-    classification_report,
-    confusion_matrix,
-    precision_recall_fscore_support,
-)
 
 
 def classification_metrics(logits: Any, label_ids: Any, labels: list[str]) -> dict[str, Any]:
     """Accuracy, macro and weighted P/R/F1, the per-class report and the confusion matrix."""
+    # imported here: the console and the CLI use the intervals below without scikit-learn
+    from sklearn.metrics import (
+        accuracy_score,
+        classification_report,
+        confusion_matrix,
+        precision_recall_fscore_support,
+    )
+
     y_pred = np.asarray(logits).argmax(axis=-1)
     y_true = np.asarray(label_ids)
     every = list(range(len(labels)))  # classes absent from this split still get a row
@@ -37,3 +41,117 @@ def classification_metrics(logits: Any, label_ids: Any, labels: list[str]) -> di
         "matrix": confusion_matrix(y_true, y_pred, labels=every).tolist(),
     }
     return out
+
+
+# -- uncertainty --------------------------------------------------------------------------------
+#
+# A score on a small test split says little: 4 of 4 right is "accuracy 1.000", and also
+# consistent with a model that is right half the time. Every test metric on a model card comes
+# with its test-set size and a 95% interval, computed when the card is shown (from the stored
+# count and confusion matrix, so cards made before this need no retraining):
+#
+# - accuracy is a proportion of n independent examples: the Wilson score interval, which stays
+#   inside [0, 1] and is honest at 0 or n successes (where the normal approximation gives a
+#   zero-width interval);
+# - macro and weighted F1 are no proportions: a percentile bootstrap, resampling the test
+#   examples (multinomially from the confusion matrix, which is what resampling the
+#   (true, predicted) pairs amounts to) 2000 times with a fixed seed, so the card reads the same
+#   on every view; below BOOTSTRAP_MIN_N examples the resamples repeat too few distinct splits to
+#   mean anything, and the card says "n too small" instead;
+# - loss and perplexity are means of per-example losses that are not kept: no interval, said so.
+
+CONFIDENCE = 0.95
+Z_95 = 1.959963984540054  # the standard normal's 97.5% quantile
+BOOTSTRAP_MIN_N = 30
+BOOTSTRAP_RESAMPLES = 2000
+PROPORTIONS = ("accuracy",)
+F1_LIKE = ("macro_f1", "weighted_f1")
+NO_INTERVAL = ("loss", "perplexity")
+
+
+def wilson_interval(successes: float, n: int, z: float = Z_95) -> tuple[float, float]:
+    """The Wilson score interval for a proportion ``successes / n`` (Wilson 1927)."""
+    if n <= 0:
+        raise ValueError("a proportion of no examples has no interval")
+    p = successes / n
+    denominator = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def f1_from_confusion(matrices: Any, average: str) -> Any:
+    """Macro or weighted F1 of confusion matrices (``[..., true, predicted]``), as scikit-learn
+    computes it with every label listed and ``zero_division=0``."""
+    m = np.asarray(matrices, dtype=float)
+    tp = np.diagonal(m, axis1=-2, axis2=-1)
+    support, predicted = m.sum(axis=-1), m.sum(axis=-2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(predicted > 0, tp / predicted, 0.0)
+        recall = np.where(support > 0, tp / support, 0.0)
+        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
+    if average == "macro":
+        return f1.mean(axis=-1)
+    weights = support / np.maximum(support.sum(axis=-1, keepdims=True), 1)
+    return (f1 * weights).sum(axis=-1)
+
+
+def bootstrap_f1_interval(matrix: list[list[int]], average: str, *, seed: int = 0,
+                          resamples: int = BOOTSTRAP_RESAMPLES) -> tuple[float, float]:
+    counts = np.asarray(matrix, dtype=float)
+    n = int(counts.sum())
+    rng = np.random.default_rng(seed)
+    draws = rng.multinomial(n, (counts / n).ravel(), size=resamples).reshape(-1, *counts.shape)
+    scores = f1_from_confusion(draws, average)
+    tail = (1 - CONFIDENCE) / 2 * 100
+    low, high = np.percentile(scores, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def metric_intervals(test: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """For each test metric present: ``{"n", "low", "high", "method"}``, or ``{"n", "note"}``
+    where there is no interval to give (see the comment above)."""
+    n = test.get("n")
+    matrix = (test.get("confusion_matrix") or {}).get("matrix")
+    out: dict[str, dict[str, Any]] = {}
+    for key in (*PROPORTIONS, *F1_LIKE, *NO_INTERVAL):
+        value = test.get(key)
+        if not isinstance(value, int | float):
+            continue
+        entry: dict[str, Any] = {"n": n}
+        if key in NO_INTERVAL:
+            entry["note"] = "no interval: per-example losses are not kept"
+        elif not isinstance(n, int) or n <= 0:
+            entry["note"] = "no interval: the test-set size was not recorded"
+        elif key in PROPORTIONS:
+            low, high = wilson_interval(round(value * n), n)
+            entry |= {"low": low, "high": high, "method": "Wilson score, 95%"}
+        elif n < BOOTSTRAP_MIN_N or not matrix:
+            entry["note"] = f"n too small for an interval (bootstrap needs {BOOTSTRAP_MIN_N}+)" \
+                if matrix else "no interval: no confusion matrix was kept"
+        else:
+            low, high = bootstrap_f1_interval(matrix, key.split("_")[0])
+            entry |= {"low": low, "high": high,
+                      "method": f"bootstrap, {BOOTSTRAP_RESAMPLES} resamples, 95%"}
+        out[key] = entry
+    return out
+
+
+def interval_text(value: float, entry: dict[str, Any]) -> str:
+    """"0.750 (95% CI 0.301-0.954, Wilson score, n=4)", or the value with the note."""
+    if "low" in entry:
+        return (f"{value:.3f} (95% CI {entry['low']:.3f}-{entry['high']:.3f}, "
+                f"{entry['method'].removesuffix(', 95%')}, n={entry['n']})")
+    return f"{value:.3f} (n={entry['n']}; {entry['note']})"
+
+
+def card_intervals(card: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """:func:`metric_intervals` of a model card's test metrics; the test-set size comes from the
+    card's split where the task's metrics do not count it (language-model losses)."""
+    test = dict(card.get("metrics", {}).get("test", {}))
+    if not isinstance(test.get("n"), int):
+        sizes = [(d.get("sizes") or {}).get("test")
+                 for d in card.get("split", {}).get("datasets", {}).values()]
+        if sizes and all(isinstance(s, int) for s in sizes):
+            test["n"] = sum(sizes)
+    return metric_intervals(test)

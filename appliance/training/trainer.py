@@ -11,8 +11,11 @@
   read the in-memory state instead. They are private to transformers 5.x; the resume test pins
   this behaviour.
 
-:class:`JobCallback` reports progress, polls for cancellation and revoked datasets, takes periodic
-checkpoints, and keeps the best weights seen on validation (in memory) with early stopping.
+:class:`JobCallback` reports progress and the loss curve, polls for cancellation and revoked
+datasets and takes periodic checkpoints. Early stopping is transformers' own
+:class:`~transformers.EarlyStoppingCallback`; :class:`BestWeightsCallback` beside it keeps the best
+weights seen on validation in memory (the stock way, ``load_best_model_at_end``, writes them to
+disk).
 """
 
 from __future__ import annotations
@@ -28,7 +31,14 @@ from typing import Any
 import torch
 from torch import nn
 from torch.utils.data import Sampler
-from transformers import Trainer, TrainerCallback, TrainerControl, TrainerState, TrainingArguments
+from transformers import (
+    EarlyStoppingCallback,
+    Trainer,
+    TrainerCallback,
+    TrainerControl,
+    TrainerState,
+    TrainingArguments,
+)
 from transformers.trainer_pt_utils import get_length_grouped_indices
 
 from appliance.training import checkpoint
@@ -301,6 +311,8 @@ class TrainHooks:
     """How a running fit talks to the outside (the job layer, or a test)."""
 
     on_progress: Callable[[dict[str, Any]], None] = lambda progress: None
+    #: The loss curve so far (see :attr:`JobCallback.curve`), whenever it grew.
+    on_curve: Callable[[list[dict[str, Any]]], None] = lambda curve: None
     log: Callable[[str], None] = lambda line: None
     #: Polled every step: a reason to stop ("cancelled", "dataset ... REVOKED"), or None.
     should_stop: Callable[[], str | None] = lambda: None
@@ -320,9 +332,55 @@ INTERRUPTED = "interrupted"
 SAVE_ON_STOP = (CANCELLED, INTERRUPTED)
 
 
+def _better(value: float, best: float | None, greater_is_better: bool) -> bool:
+    """Strictly better, as transformers' early stopping compares (threshold 0)."""
+    return best is None or (value > best if greater_is_better else value < best)
+
+
+@dataclass
+class BestWeightsCallback(TrainerCallback):
+    """Keeps a CPU copy of the trainable weights with the best validation score so far.
+
+    transformers' own way to keep the best model (``load_best_model_at_end``) saves a checkpoint
+    directory per evaluation and reloads it at the end: plaintext weights on disk, which no part
+    of the appliance may write. This keeps them in memory instead; :func:`engine.fit_model`
+    restores them after the final scoring if the last weights were worse. It runs beside
+    transformers' :class:`~transformers.EarlyStoppingCallback`, which decides when to stop.
+    """
+
+    metric: str
+    greater_is_better: bool
+    trainer: ApplianceTrainer | None = None
+    best_metric: float | None = None
+    best_weights: dict[str, torch.Tensor] | None = None
+
+    def on_evaluate(
+        self,
+        args: TrainingArguments,
+        state: TrainerState,
+        control: TrainerControl,
+        metrics: dict[str, float] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if not metrics or f"eval_{self.metric}" not in metrics or self.trainer is None:
+            return
+        value = float(metrics[f"eval_{self.metric}"])
+        if _better(value, self.best_metric, self.greater_is_better):
+            self.best_metric = value
+            self.best_weights = trainable_weights(self.trainer._module())
+
+
+def early_stopping(patience: int) -> EarlyStoppingCallback:
+    return EarlyStoppingCallback(early_stopping_patience=patience)
+
+
 @dataclass
 class JobCallback(TrainerCallback):
-    """Progress, stop requests, periodic checkpoints, best-so-far weights, early stopping."""
+    """Progress, the loss curve, stop requests, periodic checkpoints.
+
+    Listed after :class:`BestWeightsCallback` and the :class:`EarlyStoppingCallback` (``best``
+    and ``early``), so that a checkpoint taken after an evaluation holds their updated state.
+    """
 
     hooks: TrainHooks
     metric: str
@@ -331,40 +389,81 @@ class JobCallback(TrainerCallback):
     phase: str = "training"
     budget: BudgetClock | None = None
     trainer: ApplianceTrainer | None = None
+    best: BestWeightsCallback | None = None
+    early: EarlyStoppingCallback | None = None
     stop_reason: str | None = None
     early_stopped: bool = False
     budget_stopped: bool = False
-    best_metric: float | None = None
-    best_weights: dict[str, torch.Tensor] | None = None
-    bad_evals: int = 0
     history: list[dict[str, Any]] = field(default_factory=list)
+    #: Training loss at every logging step and validation loss at every evaluation:
+    #: ``{"step", "epoch", "loss"}`` or ``{"step", "epoch", "eval_loss"}``.
+    curve: list[dict[str, Any]] = field(default_factory=list)
     _last_loss: float | None = None
     _last_report: float = -math.inf
+    _reported_points: int = 0
     _last_checkpoint: float = 0.0
     _started: float = 0.0
     _start_step: int = 0
 
+    def __post_init__(self) -> None:
+        if self.best is None:
+            self.best = BestWeightsCallback(self.metric, self.greater_is_better)
+        if self.early is None:
+            self.early = early_stopping(self.patience)
+
+    @property
+    def callbacks(self) -> list[TrainerCallback]:
+        """In the order the trainer must call them."""
+        assert self.best is not None and self.early is not None
+        return [self.best, self.early, self]
+
+    @property
+    def best_metric(self) -> float | None:
+        assert self.best is not None
+        return self.best.best_metric
+
+    @property
+    def best_weights(self) -> dict[str, torch.Tensor] | None:
+        assert self.best is not None
+        return self.best.best_weights
+
+    def attach(self, trainer: ApplianceTrainer | None) -> None:
+        """Point (or, with None, stop pointing) the callbacks at the trainer's model."""
+        assert self.best is not None
+        self.trainer = self.best.trainer = trainer
+
     def state_dict(self) -> dict[str, Any]:
+        assert self.early is not None
         return {
             "best_metric": self.best_metric,
             "best_weights": self.best_weights,
-            "bad_evals": self.bad_evals,
+            "bad_evals": self.early.early_stopping_patience_counter,
             "history": json.dumps(self.history),
+            "curve": json.dumps(self.curve),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.best_metric = state["best_metric"]
-        self.best_weights = state["best_weights"]
-        self.bad_evals = int(state["bad_evals"])
+        assert self.best is not None and self.early is not None
+        self.best.best_metric = state["best_metric"]
+        self.best.best_weights = state["best_weights"]
+        self.early.early_stopping_patience_counter = int(state["bad_evals"])
         self.history = json.loads(state["history"])
+        self.curve = json.loads(state.get("curve", "[]"))  # older checkpoints kept no curve
 
     def on_train_begin(
         self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
     ) -> None:
         self._started = self._last_checkpoint = self.hooks.clock()
         self._start_step = state.global_step
+        # a resumed run logs again from its checkpoint's step: drop what came after it
+        self.curve = [p for p in self.curve if p["step"] <= state.global_step]
         if self.budget is not None:
             self.budget.start()
+
+    def on_train_end(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
+    ) -> None:
+        self.report_curve()  # the last logging step comes after the last progress report
 
     def on_log(
         self,
@@ -374,7 +473,14 @@ class JobCallback(TrainerCallback):
         logs: dict[str, float] | None = None,
         **kwargs: Any,
     ) -> None:
-        if logs and "loss" in logs:
+        if not logs:
+            return
+        epoch = round(float(state.epoch or 0.0), 3)
+        for key in ("loss", "eval_loss"):
+            if key in logs and math.isfinite(float(logs[key])):
+                self.curve.append({"step": state.global_step, "epoch": epoch,
+                                   key: float(logs[key])})
+        if "loss" in logs:
             self._last_loss = float(logs["loss"])
 
     def on_step_end(
@@ -438,20 +544,16 @@ class JobCallback(TrainerCallback):
             }
         )
         self.hooks.log(f"epoch {state.epoch:.2f}: validation {self.metric} {value:.4f}")
-        better = self.best_metric is None or (
-            value > self.best_metric if self.greater_is_better else value < self.best_metric
-        )
-        if better:
-            self.best_metric, self.bad_evals = value, 0
-            self.best_weights = trainable_weights(self.trainer._module())
-        else:
-            self.bad_evals += 1
-            if self.bad_evals >= self.patience and state.global_step < state.max_steps:
-                self.early_stopped = True
-                control.should_training_stop = True
-                self.hooks.log(
-                    f"early stop: no better validation {self.metric} in {self.patience} evaluations"
-                )
+        assert self.early is not None
+        if (
+            control.should_training_stop
+            and self.early.early_stopping_patience_counter >= self.patience
+            and state.global_step < state.max_steps
+        ):
+            self.early_stopped = True
+            self.hooks.log(
+                f"early stop: no better validation {self.metric} in {self.patience} evaluations"
+            )
         if (
             self.hooks.save_checkpoint is not None
             and state.global_step < state.max_steps
@@ -470,10 +572,10 @@ class JobCallback(TrainerCallback):
                 "final": True,
             }
         )
-        if self.best_metric is None or (
-            value >= self.best_metric if self.greater_is_better else value <= self.best_metric
-        ):
-            self.best_metric = value
+        assert self.best is not None
+        best = self.best.best_metric
+        if best is None or (value >= best if self.greater_is_better else value <= best):
+            self.best.best_metric = value
             return True
         return False
 
@@ -504,3 +606,10 @@ class JobCallback(TrainerCallback):
             }
         )
         self._last_report = now
+        self.report_curve()
+
+    def report_curve(self) -> None:
+        """Hand the curve to the job layer when it grew (at most as often as progress)."""
+        if len(self.curve) != self._reported_points:
+            self._reported_points = len(self.curve)
+            self.hooks.on_curve(list(self.curve))

@@ -139,6 +139,7 @@ class JobRunner:
         datasets = self.read_datasets()
         hooks = TrainHooks(
             on_progress=self.on_progress,
+            on_curve=self.on_curve,
             log=self.log,
             should_stop=self.should_stop,
             save_checkpoint=self.save_checkpoint,
@@ -195,6 +196,11 @@ class JobRunner:
 
     def on_progress(self, progress: dict[str, Any]) -> None:
         jobs.update_job(self.ctx, self.job.job_id, progress=progress, heartbeat_at=self.ctx.now())
+
+    def on_curve(self, curve: list[dict[str, Any]]) -> None:
+        """The loss curve so far, kept with the job while it runs (its final metrics replace
+        it, with the whole curve, when it succeeds); steps and losses only, no record text."""
+        jobs.update_job(self.ctx, self.job.job_id, metrics={"train": {"curve": curve}})
 
     def should_stop(self) -> str | None:
         from appliance.training.trainer import CANCELLED as CANCEL_REASON

@@ -210,3 +210,57 @@ def test_cuda_in_bf16_classification_sft_and_resume(tiny_bert: Path, tiny_gpt2: 
     )
     assert sft.hardware["device"] == "cuda" and sft.metrics["test"]["perplexity"] < 40
     assert isinstance(load_predictor(sft.weights or b"", tiny_gpt2).generate("what is", 4), str)
+
+
+def test_loss_curve_has_every_logging_step_and_each_evaluation(tiny_bert: Path) -> None:
+    """96 training examples in batches of 8: 12 steps an epoch, a log every 3 steps; epochs 1
+    and 2 are evaluated (the last is scored once, after training)."""
+    curves: list[list[dict[str, Any]]] = []
+    config = JobConfig(task="classification", dataset_ids=["ds_a"], epochs=3, **FAST)
+    outcome = run_training(
+        config, [dataset(intent_records())], bert(tiny_bert), TrainHooks(on_curve=curves.append)
+    )
+    curve = outcome.metrics["train"]["curve"]
+    train = [p["step"] for p in curve if "loss" in p]
+    assert train == list(range(3, 37, 3))
+    assert [p["step"] for p in curve if "eval_loss" in p] == [12, 24]
+    assert all(p["loss"] > 0 for p in curve if "loss" in p)
+    assert curves and curves[-1] == curve  # the job layer saw the whole curve, as it grew
+    assert len({len(c) for c in curves}) == len(curves)
+
+
+def test_early_stopping_is_transformers_callback_keeping_best_weights_in_memory(
+    tiny_bert: Path, tmp_path: Path
+) -> None:
+    from transformers import EarlyStoppingCallback
+
+    from appliance.training import trainer as trainer_module
+
+    seen: list[Any] = []
+    original = trainer_module.ApplianceTrainer.__init__
+
+    def spy(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        seen.append(self)
+
+    logs: list[str] = []
+    # a learning rate of ~0 cannot improve validation accuracy: patience 1 stops at epoch 2
+    config = JobConfig(
+        task="classification", dataset_ids=["ds_a"], epochs=10, learning_rate=1e-12,
+        early_stopping_patience=1, batch_size=8,
+    )
+    try:
+        trainer_module.ApplianceTrainer.__init__ = spy  # type: ignore[method-assign]
+        outcome = run_training(
+            config, [dataset(intent_records())], bert(tiny_bert), TrainHooks(log=logs.append),
+            scratch_dir=tmp_path,
+        )
+    finally:
+        trainer_module.ApplianceTrainer.__init__ = original  # type: ignore[method-assign]
+    train = outcome.metrics["train"]
+    assert train["early_stopped"] is True and train["epochs"] == 2.0
+    assert any(line.startswith("early stop: no better validation accuracy in 1") for line in logs)
+    handler = seen[0].callback_handler.callbacks
+    assert any(isinstance(c, EarlyStoppingCallback) for c in handler)
+    assert seen[0].args.save_strategy == "no" and not seen[0].args.load_best_model_at_end
+    assert list(tmp_path.iterdir()) == []  # no checkpoint directory, no weights on disk
