@@ -5,6 +5,12 @@ explicit ``--allow-insecure-bind``, which prints a warning that cannot be missed
 session cookies would cross the network in clear text. One process serves everything (sessions
 and rate limits live in its memory); on SIGINT/SIGTERM uvicorn stops accepting connections and
 lets in-flight requests, and the audit appends they make, finish before the context is closed.
+
+At start-up, opening the home sweeps what dead processes left in ``tmp/`` and audits their
+unfinished actions as aborted (``appliance.context.recover_home``), and, unless
+``--external-job-worker``, a worker is started for each interrupted job. Job workers run in a
+session of their own: stopping or restarting the service does not stop training, and the next
+start finds them alive and leaves them be.
 """
 
 from __future__ import annotations

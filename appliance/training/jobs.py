@@ -2,9 +2,13 @@
 
 States: QUEUED -> RUNNING -> SUCCEEDED | FAILED | CANCELLED. One worker process per job
 (``python -m appliance.training.worker JOB_ID --home HOME``) owns a RUNNING job and records its pid;
-a RUNNING job whose pid is gone was interrupted (crash, kill, reboot) and :func:`recover_jobs`
-starts a new worker for it, which resumes from the last encrypted checkpoint. This module imports
-no torch: listing or cancelling jobs stays fast.
+a RUNNING job whose pid is gone was interrupted (crash, kill, reboot): it is shown as INTERRUPTED
+(:attr:`JobInfo.interrupted` says why) until :func:`recover_jobs` (``appliance serve`` at
+start-up, the ``appliance worker`` runner, ``job run --wait``) or :func:`resume_job`
+(``appliance job resume``) starts a new worker for it, which resumes from the last encrypted
+checkpoint. Workers run in a session of their own, so they outlive whatever started them (a CLI
+command, a restarted ``serve``) by design; the next start-up finds them alive and leaves them be.
+This module imports no torch: listing or cancelling jobs stays fast.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from appliance.db import transaction
 from appliance.errors import Conflict, InvalidInput, NotFound
-from appliance.gate import Principal, authorize
+from appliance.gate import Principal, authorize, begin_action, tracks_outcome
 from appliance.training.config import JobConfig, parse_job_config
 from appliance.training.registry import get_base_model
 from appliance.training.tasks import get_task
@@ -39,6 +43,8 @@ QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = (
     "CANCELLED",
 )
 FINISHED = (SUCCEEDED, FAILED, CANCELLED)
+#: How ``job list``, ``job show`` and the console show a RUNNING job whose worker is gone.
+INTERRUPTED = "INTERRUPTED"
 APPROVED = "APPROVED"  # the dataset state training needs (appliance.datasets.APPROVED)
 
 _COLUMNS = (
@@ -73,10 +79,17 @@ class JobInfo:
     model_id: str | None
     cancel_requested: bool
     has_checkpoint: bool
+    #: Why a RUNNING job is not running (its worker is gone), or None; see :func:`resume_job`.
+    interrupted: str | None = None
 
     @property
     def finished(self) -> bool:
         return self.state in FINISHED
+
+    @property
+    def display_state(self) -> str:
+        """The state, or INTERRUPTED for a RUNNING job that no worker runs."""
+        return INTERRUPTED if self.interrupted else self.state
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -95,7 +108,10 @@ class JobInfo:
                 "created_at",
                 "model_id",
             )
-        } | {"progress": self.outcome() if self.finished else _progress_text(self.progress)}
+        } | {"progress": self.outcome() if self.finished else _progress_text(self.progress),
+             "state": self.display_state} | (
+            {"interrupted": f"{self.interrupted}; resume it with: appliance job resume "
+                            f"{self.job_id}"} if self.interrupted else {})
 
     def outcome(self) -> str:
         """How a finished job ended, e.g. "succeeded in 41 s, 36 steps, 3 epochs" (its last
@@ -118,13 +134,14 @@ def new_job_id() -> str:
     return "job_" + secrets.token_hex(6)
 
 
+@tracks_outcome  # refused after the allow (no base, dataset not approved): job.create.failed
 def submit_job(ctx: Context, principal: Principal, config: JobConfig | dict[str, Any]) -> JobInfo:
     """Queue a job; it refuses to queue unless every dataset is APPROVED and the base exists."""
     if isinstance(config, dict):
         config = parse_job_config(config)
     task = get_task(config.task)
     job_id = new_job_id()
-    authorize(
+    action = begin_action(
         ctx,
         principal,
         "job.create",
@@ -157,6 +174,7 @@ def submit_job(ctx: Context, principal: Principal, config: JobConfig | dict[str,
                 base_name,
             ),
         )
+        action.complete()  # in the same transaction: the job exists iff its creation completed
     append_log(
         ctx,
         job_id,
@@ -198,20 +216,37 @@ def list_jobs(ctx: Context, principal: Principal, state: str | None = None) -> l
         "metadata",
         {"state": state or "any"},
     )
+    wanted = state.upper() if state else None
     query = f"SELECT {_COLUMNS} FROM jobs"  # noqa: S608
     args: tuple[str, ...] = ()
-    if state:
+    if wanted:
         query += " WHERE state=?"
-        args = (state.upper(),)
+        args = (RUNNING if wanted == INTERRUPTED else wanted,)
     rows = ctx.conn.execute(query + " ORDER BY created_at, job_id", args).fetchall()
-    return [_info(r) for r in rows]
+    found = [_info(r) for r in rows]
+    if wanted in (RUNNING, INTERRUPTED):  # as shown: an interrupted job is not running
+        found = [j for j in found if j.display_state == wanted]
+    return found
 
 
 def job_logs(
     ctx: Context, principal: Principal, job_id: str, after_seq: int = 0, limit: int = 1000
 ) -> list[dict[str, Any]]:
-    """Log lines with ``seq > after_seq``; pass the last seq back to follow a running job."""
+    """Log lines with ``seq > after_seq``, authorized and audited (``job.read``). To follow a
+    running job, call this once and then :func:`log_lines_after` with the last seq: one watched
+    stream is one ``job.read`` event, not one per poll."""
     get_job(ctx, principal, job_id)
+    return log_lines_after(ctx, job_id, after_seq, limit)
+
+
+def log_lines_after(
+    ctx: Context, job_id: str, after_seq: int = 0, limit: int = 1000
+) -> list[dict[str, Any]]:
+    """The follow-up reads of a stream :func:`job_logs` opened: no policy, no audit event.
+
+    Only for a caller that has just been allowed ``job.read`` on this job; log lines are
+    metadata the worker writes (states, steps, losses), never record contents.
+    """
     rows = ctx.conn.execute(
         "SELECT seq, at, line FROM job_logs WHERE job_id=? AND seq>? ORDER BY seq LIMIT ?",
         (job_id, after_seq, limit),
@@ -242,6 +277,41 @@ def cancel_job(ctx: Context, principal: Principal, job_id: str) -> JobInfo:
             )
     append_log(ctx, job_id, f"cancel requested by {principal.name}")
     return load_job(ctx, job_id)
+
+
+@tracks_outcome  # a resume that allowed and then could not start: job.resume.failed
+def resume_job(
+    ctx: Context, principal: Principal, job_id: str, *, start_worker_process: bool = True
+) -> JobInfo:
+    """Resume an interrupted job: the ``job.resume`` decision for the caller, then a new worker,
+    which takes the job over (deciding ``job.resume`` again as the job's owner, as every
+    takeover does) and continues from the last checkpoint. ``start_worker_process=False`` (a
+    service with ``--external-job-worker``) leaves the start to the worker runner, whose loop
+    resumes interrupted jobs. Resuming a job that is not interrupted is a :class:`Conflict`."""
+    job = load_job(ctx, job_id)
+    if job.interrupted is None:
+        raise Conflict(_not_interrupted(job))
+    action = begin_action(
+        ctx,
+        principal,
+        "job.resume",
+        {"type": "job", "id": job_id, "state": job.state, "created_by": job.created_by},
+        "training",
+        {"job_id": job_id, "requested_by": principal.name, "worker_pid": job.pid},
+    )
+    if start_worker_process and not recover_jobs(ctx, only=job_id):
+        raise Conflict(_not_interrupted(load_job(ctx, job_id)) + " (resumed meanwhile)")
+    action.complete()
+    append_log(ctx, job_id, f"resume requested by {principal.name} ({job.interrupted})")
+    return load_job(ctx, job_id)
+
+
+def _not_interrupted(job: JobInfo) -> str:
+    if job.state == RUNNING:
+        return f"job {job.job_id} is RUNNING (worker {job.pid}), not interrupted: nothing to resume"
+    if job.state == QUEUED:
+        return f"job {job.job_id} is QUEUED, not interrupted: it starts when a worker takes it"
+    return f"job {job.job_id} is {job.state}, not interrupted: only an interrupted job resumes"
 
 
 def start_worker(ctx: Context, job_id: str) -> int:
@@ -403,7 +473,20 @@ def _info(row: Any) -> JobInfo:
         model_id=data["model_id"],
         cancel_requested=bool(data["cancel_requested"]),
         has_checkpoint=data["checkpoint_object_id"] is not None,
+        interrupted=_interrupted(data["state"], data["pid"], data["job_id"]),
     )
+
+
+def _interrupted(state: str, pid: int | None, job_id: str) -> str | None:
+    """Why a RUNNING job has no live worker, or None. A worker told to stop (SIGTERM) saved a
+    checkpoint and gave the job up (pid NULL); a killed one left its pid behind."""
+    if state != RUNNING:
+        return None
+    if pid is None:
+        return "its worker was stopped"
+    if worker_alive(pid, job_id):
+        return None
+    return f"worker {pid} is gone"
 
 
 def _parse_time(value: str) -> datetime:

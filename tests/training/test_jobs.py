@@ -187,8 +187,11 @@ def test_export_needs_two_people_and_verifies(
     assert report["reviewed_bundle_sha256"] == request.bundle_sha256
     assert (report["requested_by"], report["approved_by"]) == ("olivia", "carol")
     assert set(report["files"]) == {"model.safetensors", "model_card.json"}
-    for action, sha in (("model.export.request", request.bundle_sha256),
-                        ("model.export.approve", request.bundle_sha256),
+    # one request event, the decision to read the weights for this export (before the bundle
+    # existed); the approve event names the bundle built then
+    requested = [e for e in audit_events(ctx, "model.export.request") if e.decision == "allow"]
+    assert [e.details["export_id"] for e in requested] == [request.export_id]
+    for action, sha in (("model.export.approve", request.bundle_sha256),
                         ("model.export.download", approved.bundle_sha256)):
         hashes = {
             e.details.get("bundle_sha256")
@@ -387,3 +390,121 @@ def test_an_orphaned_job_without_checkpoint_restarts_after_a_job_resume_decision
     assert resumed.decision == "allow" and resumed.details["checkpoint"] is False
     lines = [e["line"] for e in jobs.job_logs(ctx, people["olivia"], job.job_id)]
     assert "restarting: no checkpoint was saved" in lines
+
+
+# -- outcomes of refused jobs, interrupted jobs and `job resume` (issue 13, section 2) ------------
+
+
+def _job_events(ctx: Any, resource: str) -> list[Any]:
+    return sorted((e for e in ctx.audit.query(limit=5000) if e.resource == resource),
+                  key=lambda e: e.seq)
+
+
+def _verify_audit(home: Path) -> None:
+    from appliance.audit import verify_log
+    from appliance.crypto import load_public_key
+
+    verify_log(home / "audit", load_public_key(home / "keys" / "audit-signing.pub"))
+
+
+def test_a_job_refused_after_its_allow_gets_job_create_failed(
+    ctx: Any, people: dict[str, Any], bases: Any, make_dataset: Callable[..., str], home: Path
+) -> None:
+    from appliance.gate.outcomes import in_flight
+
+    pending = make_dataset(intent_records(), approve=False)
+    with pytest.raises(Conflict, match="is PENDING_REVIEW, not APPROVED") as raised:
+        jobs.submit_job(ctx, people["olivia"], classification_job(pending))
+    with pytest.raises(NotFound, match="no base model 'gpt-9'"):
+        jobs.submit_job(ctx, people["olivia"],
+                        {**classification_job(pending), "base_model": "gpt-9"})
+    created = [e for e in audit_events(ctx, "job.create") if e.decision == "allow"]
+    assert len(created) == 2
+    for allowed, reason in zip(created, (str(raised.value), "no base model 'gpt-9'"),
+                               strict=True):
+        job_id = allowed.resource.split(":", 1)[1]
+        with pytest.raises(NotFound):
+            jobs.get_job(ctx, people["olivia"], job_id)  # `job show` cannot find it...
+        _, failed = _job_events(ctx, allowed.resource)  # ...and the log says why
+        assert failed.action == "job.create.failed" and failed.actor == "olivia"
+        assert reason in failed.reasons[0] and failed.details["allowed_seq"] == allowed.seq
+    # a job that is created has its allow and no outcome event
+    job = jobs.submit_job(ctx, people["olivia"], classification_job(make_dataset(intent_records())))
+    assert [e.action for e in _job_events(ctx, f"job:{job.job_id}")] == ["job.create"]
+    assert in_flight(ctx) == []
+    _verify_audit(home)
+
+
+def _cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, token: str,
+         *args: str) -> tuple[int, str, str]:
+    from appliance.cli.main import main
+
+    monkeypatch.setenv("APPLIANCE_TOKEN", token)
+    monkeypatch.delenv("APPLIANCE_URL", raising=False)
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.slow
+def test_a_killed_worker_shows_interrupted_and_job_resume_finishes_it(
+    ctx: Any, people: dict[str, Any], bases: Any, make_dataset: Callable[..., str], home: Path,
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    dataset_id = make_dataset(intent_records())
+    job = jobs.submit_job(ctx, people["olivia"], classification_job(
+        dataset_id, epochs=6, checkpoint_every_steps=5, early_stopping_patience=1000))
+    with pytest.raises(Conflict, match="is QUEUED, not interrupted"):
+        jobs.resume_job(ctx, people["olivia"], job.job_id)
+    pid = jobs.start_worker(ctx, job.job_id)
+    wait_until(lambda: jobs.load_job(ctx, job.job_id).has_checkpoint)
+    with pytest.raises(Conflict, match=f"is RUNNING \\(worker {pid}\\), not interrupted"):
+        jobs.resume_job(ctx, people["olivia"], job.job_id)
+    os.kill(pid, signal.SIGKILL)
+    reap(pid)
+
+    shown = jobs.get_job(ctx, people["olivia"], job.job_id)
+    assert shown.state == "RUNNING" and shown.display_state == "INTERRUPTED"
+    assert shown.interrupted == f"worker {pid} is gone"
+    assert [j.job_id for j in jobs.list_jobs(ctx, people["olivia"], "interrupted")] == [job.job_id]
+    assert jobs.list_jobs(ctx, people["olivia"], "running") == []
+    trainer_dirs = [p.name for p in (home / "tmp").iterdir() if p.name.startswith("trainer-")]
+    assert len(trainer_dirs) == 1  # what the kill left
+
+    token = people["olivia_token"]
+    code, out, _ = _cli(capsys, monkeypatch, token, "--home", str(home), "job", "list")
+    assert code == 0 and f"{job.job_id}" in out and "INTERRUPTED" in out
+    code, out, _ = _cli(capsys, monkeypatch, token, "--home", str(home), "job", "show",
+                        job.job_id)
+    assert code == 0 and "INTERRUPTED" in out
+    assert f"worker {pid} is gone; resume it with: appliance job resume {job.job_id}" in out
+    with pytest.raises(AccessDenied):  # the same job.resume decision as every takeover
+        jobs.resume_job(ctx, people["audra"], job.job_id)
+
+    code, out, _ = _cli(capsys, monkeypatch, token, "--home", str(home), "job", "resume",
+                        job.job_id)
+    assert code == 0 and f"resuming {job.job_id}" in out
+    done = jobs.wait_for_job(ctx, job.job_id, poll_s=0.5, timeout_s=300)
+    assert done.state == "SUCCEEDED" and done.interrupted is None, done.error
+    lines = [e["line"] for e in jobs.job_logs(ctx, people["olivia"], job.job_id)]
+    assert f"resume requested by olivia (worker {pid} is gone)" in lines
+    assert "resuming from the last checkpoint" in lines
+    resumes = sorted(_resume_events(ctx, job.job_id), key=lambda e: e.seq)
+    assert [(e.actor, e.decision, e.details.get("requested_by")) for e in resumes] == [
+        ("audra", "deny", "audra"),  # refused: no outcome event, nothing in flight
+        ("olivia", "allow", "olivia"),  # the request...
+        ("olivia", "allow", None),  # ...then the worker's takeover, decrypting the checkpoint
+    ]
+    assert resumes[2].details["checkpoint"] is True
+
+    # the new worker's start-up swept the killed one's trainer directory, and said so
+    swept = [e for e in audit_events(ctx, "home.tmp.swept")
+             if trainer_dirs[0] in e.details["names"]]
+    assert len(swept) == 1 and swept[0].details["removed_trainer"] == 1
+    assert not (home / "tmp" / trainer_dirs[0]).exists()
+
+    code, _, err = _cli(capsys, monkeypatch, token, "--home", str(home), "job", "resume",
+                        job.job_id)
+    assert code == Conflict.exit_code
+    assert f"job {job.job_id} is SUCCEEDED, not interrupted" in err
+    _verify_audit(home)
