@@ -178,3 +178,49 @@ def test_audit_prefix_filter_order_toggle_and_filtered_download(
     assert events and all(e["action"].startswith("dataset.") for e in events)
     assert [e["seq"] for e in events] == sorted(e["seq"] for e in events)
     shot(page, "08b-audit-log-prefix-oldest")
+
+
+def test_operator_uploads_from_the_console_with_the_cli_spec_options(
+    page: Any, site: LiveServer, tmp_path: Path
+) -> None:
+    source = tmp_path / "console-tickets.jsonl"
+    source.write_bytes(b"".join(SAMPLE.read_bytes().splitlines(keepends=True)[:15]))
+    before = len(site.client("olivia").get("/v1/datasets").json())
+    sign_in(page, site, "olivia")
+    page.goto(f"{site.url}/datasets")
+    page.click("text=Upload a dataset")
+    page.wait_for_url(f"{site.url}/datasets/upload")
+
+    # a refusal is the CLI's own message, on the page, and stores nothing
+    page.set_input_files("#file", str(source))
+    page.select_option("#task", "classification")
+    page.fill("#text_field", "text")
+    page.click("form#upload button[type=submit]")
+    error = page.locator(".upload-error")
+    error.wait_for(state="visible")
+    assert "needs --text-field and --label-field" in error.inner_text()
+    assert len(site.client("olivia").get("/v1/datasets").json()) == before
+    shot(page, "13-upload-refused")
+
+    page.fill("#label_field", "category")
+    page.fill("#keep_field", "ticket_id, channel")
+    page.select_option("#classification", "confidential")
+    page.click("form#upload button[type=submit]")
+    page.wait_for_url(f"{site.url}/datasets/ds_*")
+    assert "15 records stored encrypted" in page.locator(".flash").inner_text()
+    dataset_id = page.url.rsplit("/", 1)[1]
+    stored = site.client("olivia").get(f"/v1/datasets/{dataset_id}").json()
+    assert (stored["name"], stored["state"], stored["classification"]) == (
+        "console-tickets.jsonl", "PENDING_REVIEW", "confidential")
+    assert stored["spec"]["keep_fields"] == ["ticket_id", "channel"]
+    assert stored["uploaded_by"] == "olivia"
+    shot(page, "14-uploaded")
+
+
+def test_console_upload_needs_the_csrf_header(site: LiveServer, page: Any) -> None:
+    sign_in(page, site, "olivia")
+    status = page.evaluate("""async () => (await fetch(
+        '/datasets/upload?name=x.jsonl&task=raw',
+        {method: 'POST', body: '{"a": "b"}\\n', headers: {'Accept': 'application/json'}})
+    ).status""")
+    assert status == 403

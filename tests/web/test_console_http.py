@@ -22,7 +22,7 @@ class Visitor:
 
     def __init__(self, site: LiveServer) -> None:
         self.http = httpx.Client(base_url=site.url, follow_redirects=False, trust_env=False,
-                                 headers={"Accept": "text/html"})
+                                 headers={"Accept": "text/html"}, timeout=60)
         self.sid: str | None = None
         self.csrf = ""
 
@@ -153,10 +153,90 @@ def test_every_console_page_renders_for_its_role(site: LiveServer) -> None:
 def test_navigation_lists_each_roles_pages(site: LiveServer) -> None:
     expected = {"carol": ["/review", "/datasets", "/exports", "/audit"],
                 "olivia": ["/datasets", "/jobs", "/models", "/exports"],
-                "audra": ["/audit", "/datasets"], "adam": ["/users"]}
+                "audra": ["/audit", "/datasets", "/jobs", "/models", "/exports"],
+                "adam": ["/users", "/base-models", "/keys"]}
     for who, links in expected.items():
         visitor = Visitor(site)
         visitor.sign_in(site.tokens[who])
         page = visitor.request("GET", links[0])
         nav = page.text.split('<nav aria-label="Main">')[1].split("</nav>")[0]
         assert re.findall(r'href="([^"]+)"', nav) == links, who
+        for link in links:  # every page in the menu opens for the role
+            assert visitor.request("GET", link).status_code == 200, (who, link)
+
+
+def test_auditor_menu_links_every_page_the_policy_lets_it_open(site: LiveServer) -> None:
+    from appliance.api.web.console import NAV
+
+    visitor = Visitor(site)
+    visitor.sign_in(site.tokens["audra"])
+    linked = {href for href, _ in NAV["auditor"]}
+    for path in ("/audit", "/datasets", "/jobs", "/models", "/exports"):
+        assert visitor.request("GET", path).status_code == 200, path
+        assert path in linked, path
+    for path in ("/users", "/keys", "/base-models"):  # and none it may not
+        assert visitor.request("GET", path).status_code == 403, path
+        assert path not in linked
+
+
+def test_admin_sees_base_models_and_key_versions_but_no_key_material(site: LiveServer) -> None:
+    from appliance.context import open_context
+
+    visitor = Visitor(site)
+    visitor.sign_in(site.tokens["adam"])
+    keys = visitor.request("GET", "/keys")
+    assert keys.status_code == 200
+    assert "v1" in keys.text and "current" in keys.text and "UTC" in keys.text
+    from appliance.training.registry import list_base_models
+
+    ctx = open_context(site.home)
+    try:
+        material = ctx.keyring.key(ctx.keyring.current_version)
+        bases = [b.name for b in list_base_models(ctx)]
+    finally:
+        ctx.close()
+    for form in (material.hex(), material.hex().upper()):
+        assert form not in keys.text
+    import base64
+    assert base64.b64encode(material).decode() not in keys.text
+    listing = visitor.request("GET", "/base-models")
+    assert listing.status_code == 200
+    assert all(name in listing.text for name in bases) and "table" in listing.text
+    olivia = Visitor(site)
+    olivia.sign_in(site.tokens["olivia"])
+    assert olivia.request("GET", "/keys").status_code == 403  # the policy decides
+
+
+def test_sample_pages_through_every_record_one_audited_read_per_page(
+    site: LiveServer, visitor: Visitor
+) -> None:
+    records = [{"text": f"ticket number {i}", "label": "ab"[i % 2]} for i in range(45)]
+    dataset_id = site.dataset("olivia", records, name="paging.jsonl")
+    rows = site.client("carol").get(f"/v1/datasets/{dataset_id}").json()["row_count"]
+    visitor.sign_in(site.tokens["carol"])
+
+    def sample_reads() -> list[dict[str, Any]]:
+        body = site.client("audra").get("/v1/audit/events", params={
+            "action": "dataset.read_sample", "limit": 1000}).json()
+        events = body["events"] if isinstance(body, dict) else body  # a page, or a bare list
+        return [e for e in events
+                if e["action"] == "dataset.read_sample" and dataset_id in e["resource"]]
+
+    assert sample_reads() == []
+    seen = 0
+    page = visitor.request("GET", f"/datasets/{dataset_id}/sample?size=20")
+    pages = 0
+    while True:
+        pages += 1
+        assert page.status_code == 200
+        seen += page.text.count("<tr><td class=\"num\">")
+        found = re.search(r'href="([^"]+)">Next page', page.text)
+        if not found:
+            break
+        page = visitor.request("GET", found.group(1).replace("&amp;", "&"))
+    assert seen == rows and pages == -(-rows // 20)
+    assert 'rel="prev"' in page.text  # the last page links back
+    reads = sample_reads()
+    assert len(reads) == pages  # one gate read per page
+    offsets = sorted(e["details"].get("offset", 0) for e in reads)
+    assert offsets == [i * 20 for i in range(pages)]

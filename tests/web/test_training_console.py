@@ -43,7 +43,10 @@ def test_start_follow_and_export_a_model(page: Any, browser: Any,
 
     sign_in(page, site, "olivia")
     page.goto(f"{site.url}/jobs")
-    page.select_option("#dataset_ids", [dataset_id])
+    picker = page.locator("#dataset_ids")
+    assert "0 selected" not in picker.inner_text() and "choose one or more" in picker.inner_text()
+    assert page.locator("#dataset_ids input[type=checkbox]:checked").count() == 0
+    page.check(f"#dataset_ids input[value='{dataset_id}']")
     page.select_option("#base_model", "tiny-bert")
     page.fill("#epochs", "12")
     page.click("form[action='/jobs'] button[type=submit]")
@@ -61,14 +64,41 @@ def test_start_follow_and_export_a_model(page: Any, browser: Any,
     page.wait_for_selector("a[href^='/models/mdl_']", timeout=300_000)
     assert page.url == job_url
     assert page.locator(".badge.big").inner_text() == "SUCCEEDED"
-    assert page.locator("polyline.chart-line").get_attribute("points")
+    # the loss at every logging step was kept with the job, not only the final step's
+    train_points = page.locator("polyline.chart-line.train").get_attribute("points") or ""
+    assert len(train_points.split()) >= 10
+    assert page.locator("polyline.chart-line.eval").get_attribute("points")
+    x_ticks = page.locator(".x-tick").all_text_contents()
+    assert len(set(x_ticks)) == len(x_ticks) >= 3 and all(t.isdigit() for t in x_ticks)
+    assert all(float(t) >= 0 for t in page.locator(".y-tick").all_text_contents())
+    outcome = page.locator("[data-field=outcome]").inner_text()
+    assert outcome.startswith("succeeded in ") and " steps, " in outcome
+    assert "evaluating" not in page.locator("section.card").first.inner_text()
     shot(page, "10-job-finished")
 
     page.click("a[href^='/models/mdl_']")
     page.wait_for_url(f"{site.url}/models/mdl_*")
     model_id = page.url.rsplit("/", 1)[1]
     assert page.locator("table.confusion tbody tr").count() == 3
+    accuracy = page.locator("[data-metric=accuracy] .stat-ci").inner_text()
+    assert accuracy.startswith("95% CI ")  # Wilson, beside the score
+    assert page.locator("[data-metric=n] .stat").inner_text().isdigit()
+    assert "Wilson score interval" in page.locator(".ci-method").inner_text()
+    assert page.locator("svg.chart.line polyline.chart-line.train").count() == 1
     shot(page, "11-model-card")
+
+    # the try box: text in, label and score out, through the audited model.predict path
+    page.fill("#try-text", "i lost my card")
+    page.click("section.try button[type=submit]")
+    page.wait_for_load_state("domcontentloaded")
+    assert page.locator(".try-result .label").inner_text() in {"balance", "card", "transfer"}
+    assert 0 < float(page.locator(".try-result .score").inner_text()) <= 1
+    body = site.client("audra").get("/v1/audit/events", params={"limit": 1000}).json()
+    events = body["events"] if isinstance(body, dict) else body
+    assert any(e["action"] == "model.predict" and e["actor"] == "olivia"
+               and model_id in e["resource"] for e in events)
+    shot(page, "11b-model-tried")
+    page.goto(f"{site.url}/models/{model_id}")
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("text=Request export")
     page.wait_for_url(f"{site.url}/exports")

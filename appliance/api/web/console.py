@@ -50,8 +50,11 @@ NAV = {
                  ("/exports", "Exports")],
     "compliance": [("/review", "Review queue"), ("/datasets", "Datasets"),
                    ("/exports", "Export approvals"), ("/audit", "Audit log")],
-    "auditor": [("/audit", "Audit log"), ("/datasets", "Datasets")],
-    "admin": [("/users", "Users")],
+    # every page the policy lets an auditor open: the log (with verification and downloads),
+    # and the metadata it audits: datasets, jobs, models, exports (never dataset contents)
+    "auditor": [("/audit", "Audit log"), ("/datasets", "Datasets"), ("/jobs", "Jobs"),
+                ("/models", "Models"), ("/exports", "Exports")],
+    "admin": [("/users", "Users"), ("/base-models", "Base models"), ("/keys", "Keys")],
 }
 HOME = {"operator": "/datasets", "compliance": "/review", "auditor": "/audit", "admin": "/users"}
 

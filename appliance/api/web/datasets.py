@@ -11,8 +11,8 @@ from fastapi.responses import JSONResponse, Response
 
 from appliance import datasets as ds
 from appliance.api.deps import ContextDep
-from appliance.api.web.charts import entity_bars
 from appliance.api.routes.datasets import upload_dataset as api_upload
+from appliance.api.web.charts import entity_bars
 from appliance.api.web.console import ConsoleDep, FormDep, FormRejected, can, redirect, render
 from appliance.api.web.sessions import check_csrf
 from appliance.errors import InvalidInput

@@ -22,6 +22,8 @@ from appliance.training.registry import list_base_models
 from appliance.training.tasks import task_names
 
 router = APIRouter(include_in_schema=False)
+#: Tasks the model page's try box serves: text in, label and score out; or prompt in, completion.
+TRYABLE = ("classification", "sft")
 NUMBERS = {"epochs": float, "learning_rate": float, "time_budget_s": float, "batch_size": int}
 
 
@@ -107,12 +109,37 @@ def list_models(request: Request, ctx: ContextDep, console: ConsoleDep) -> Respo
 def show_model(request: Request, ctx: ContextDep, console: ConsoleDep,
                model_id: str) -> Response:
     """A model's card: metrics, confusion matrix, data, hyperparameters."""
+    return _model_page(request, ctx, console, model_id)
+
+
+@router.post("/models/{model_id}/try")
+def try_model(request: Request, ctx: ContextDep, console: ConsoleDep, form: FormDep,
+              model_id: str) -> Response:
+    """Classify a text or complete a prompt, through the same audited path as ``model predict``
+    and ``model generate`` (``model.predict``: the policy decides, the audit log records)."""
+    text = str(form.get("text", ""))
+    info = models.load_model_info(ctx, model_id)
+    if info.task == "sft":
+        tokens = str(form.get("max_new_tokens", "") or "64").strip()
+        if not tokens.isdigit():
+            raise InvalidInput("max new tokens must be a whole number")
+        result: dict[str, Any] = {"completion": models.generate(
+            ctx, console.principal, model_id, text, int(tokens))}
+    else:
+        result = models.predict(ctx, console.principal, model_id, [text])[0]
+    return _model_page(request, ctx, console, model_id, tried=text, result=result)
+
+
+def _model_page(request: Request, ctx: ContextDep, console: ConsoleDep, model_id: str,
+                **extra: Any) -> Response:
     model = models.show_model(ctx, console.principal, model_id)
     may_export = can(ctx, console.principal, "model.export.request", model.resource(), "export")
+    may_try = model.task in TRYABLE and can(ctx, console.principal, "model.predict",
+                                            model.resource(), "inference")
     return render(request, "model.html", console, model=model, card=model.card,
                   matrix=_matrix(model.card), curve=_model_chart(model.card),
-                  intervals=card_intervals(model.card),
-                  may_export=may_export, title=f"Model {model_id}")
+                  intervals=card_intervals(model.card), may_export=may_export,
+                  may_try=may_try, title=f"Model {model_id}", **extra)
 
 
 @router.post("/models/{model_id}/exports")
