@@ -180,12 +180,7 @@ def verify_log(
             if torn is not None:
                 torn_tails.insert(0, torn)
 
-    for target in chain.targets[chain.next_target:]:
-        size = target.checkpoint.tree_size
-        raise IntegrityError(
-            f"{target.where}: tree_size expected at most {chain.seq} (the events in the log), "
-            f"got {size}: events {chain.seq + 1}-{size} were removed (the log was truncated)"
-        )
+    _check_truncation(chain)
     return VerifyReport(
         events=chain.seq,
         head_hash=chain.head_hash,
@@ -454,6 +449,23 @@ def _worker_count(jobs: list[tuple[Path, bool]], workers: int | None) -> int:
         workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
             os.cpu_count() or 1)
     return max(1, min(workers, len(jobs)))
+
+
+def _check_truncation(chain: _Chain) -> None:
+    """Checkpoints beyond the log's end: name every removed event, up to the latest signed one
+    (the first unmatched checkpoint may cover only the first of them)."""
+    beyond = chain.targets[chain.next_target:]
+    if not beyond:
+        return
+    latest = max(beyond, key=lambda target: target.checkpoint.tree_size)
+    size, end = latest.checkpoint.tree_size, chain.seq
+    removed = size - end
+    raise IntegrityError(
+        f"{latest.where}: tree_size expected at most {end} (the events in the log), got "
+        f"{size}: events {end + 1}-{size} were removed ({removed} event"
+        f"{'s' if removed != 1 else ''}; the latest checkpoint covers {size}, the log ends at "
+        f"{end}): the log was truncated"
+    )
 
 
 def _next_size(chain: _Chain) -> int:

@@ -142,6 +142,21 @@ def test_truncated_tail_is_caught_by_the_checkpoints(filled: Path, key: Ed25519P
         verify(filled, key)
 
 
+def test_truncation_names_every_removed_event_when_each_was_signed(
+    log: AuditLog, audit_dir: Path, key: Ed25519PrivateKey
+) -> None:
+    """One checkpoint per event (one event per command): the first checkpoint past the end
+    covers only the first removed event, yet the message must name all five."""
+    fill(log, 290)
+    write_lines(segment(audit_dir), read_lines(segment(audit_dir))[:-5])
+    with pytest.raises(IntegrityError) as caught:
+        verify(audit_dir, key)
+    assert caught.value.message == (
+        "checkpoints.jsonl:290: tree_size expected at most 285 (the events in the log), got 290: "
+        "events 286-290 were removed (5 events; the latest checkpoint covers 290, the log ends "
+        "at 285): the log was truncated")
+
+
 def test_truncation_and_rewrite_are_caught_by_an_auditors_checkpoint(
     filled: Path, key: Ed25519PrivateKey, audit_dir: Path
 ) -> None:

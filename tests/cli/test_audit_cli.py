@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -77,3 +78,18 @@ def test_export_honours_filters_and_order(
     events = [json.loads(line) for line in out.splitlines()]
     assert code == 0 and events and all("aud" in e["actor"] for e in events)
     assert [e["seq"] for e in events] == sorted(e["seq"] for e in events)
+
+
+def test_verify_names_the_whole_removed_range(
+        cli_home: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    h, audra = cli_home["home"], cli_home["tokens"]["audra"]
+    for _ in range(6):  # one event, one checkpoint each
+        run(capsys, "--home", h, "audit", "log", "--limit", "1", token=audra)
+    segment = sorted((Path(h) / "audit").glob("segment-*.jsonl"))[-1]
+    lines = segment.read_bytes().splitlines(keepends=True)
+    total = len(lines)
+    segment.write_bytes(b"".join(lines[:-5]))
+    code, _, err = run(capsys, "--home", h, "audit", "verify")
+    assert code != 0
+    assert (f"events {total - 4}-{total} were removed (5 events; the latest checkpoint covers "
+            f"{total}, the log ends at {total - 5})") in err
