@@ -111,9 +111,5 @@ async def job_events(ctx: Context, job_id: str, first_lines: list[dict[str, Any]
 
 
 def _poll(ctx: Context, job_id: str, after: int) -> tuple[jobs.JobInfo, list[dict[str, Any]]]:
-    job = jobs.load_job(ctx, job_id)
-    rows = ctx.conn.execute(
-        "SELECT seq, at, line FROM job_logs WHERE job_id=? AND seq>? ORDER BY seq LIMIT 1000",
-        (job_id, after),
-    ).fetchall()
-    return job, [dict(r) for r in rows]
+    # not jobs.job_logs: the stream was authorized and audited when it opened
+    return jobs.load_job(ctx, job_id), jobs.log_lines_after(ctx, job_id, after)

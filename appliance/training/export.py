@@ -99,7 +99,13 @@ def new_export_id() -> str:
 
 
 def request_export(ctx: Context, principal: Principal, model_id: str) -> ExportInfo:
-    """Build, sign and store the bundle; the export then waits for compliance."""
+    """Build, sign and store the bundle; the export then waits for compliance.
+
+    One ``model.export.request`` event: the gate's decision to decrypt the weights for this
+    export (written before they are read, so it cannot name the bundle built from them). The
+    bundle's SHA-256 is kept with the export and named by the approve, reject and download
+    events, which the request's ``export_id`` ties together.
+    """
     model = load_model_info(ctx, model_id)
     export_id = new_export_id()
     weights = read_model_weights(
@@ -109,20 +115,12 @@ def request_export(ctx: Context, principal: Principal, model_id: str) -> ExportI
         "model.export.request",
         model.resource(),
         "export",
-        {"export_id": export_id, "step": "build_bundle"},
+        {"export_id": export_id},
     )
     bundle = build_bundle(
         weights, model.card, export_id, principal.name, ctx.now(), _signing_key(ctx)
     )
     digest = hashlib.sha256(bundle).hexdigest()
-    authorize(
-        ctx,
-        principal,
-        "model.export.request",
-        model.resource(),
-        "export",
-        {"export_id": export_id, "model_id": model_id, "bundle_sha256": digest},
-    )
     object_id = ctx.vault.put(BUNDLE_KIND, [bundle])
     now = ctx.now()
     with transaction(ctx.conn):
