@@ -27,7 +27,7 @@ from appliance.datasets.redact import RedactionJob, merge_reports, redact_batch,
 from appliance.datasets.spec import DatasetSpec, del_path, get_path
 from appliance.db import transaction
 from appliance.errors import InvalidInput
-from appliance.gate import Principal, begin_action, tracks_outcome
+from appliance.gate import Action, Principal, begin_action, tracks_outcome
 
 if TYPE_CHECKING:
     from appliance.context import Context
@@ -78,8 +78,8 @@ def ingest_stream(
     dataset_id = new_dataset_id()
     resource = {"type": "dataset", "id": dataset_id, "classification": spec.classification,
                 "uploaded_by": principal.name}
-    begin_action(ctx, principal, "dataset.ingest", resource, "ingest",
-                 {"format": fmt, "task": spec.task})
+    action = begin_action(ctx, principal, "dataset.ingest", resource, "ingest",
+                          {"format": fmt, "task": spec.task})
     pseudonym_key = secrets.token_bytes(32)
     job = RedactionJob(ctx.settings.model_dump(mode="json"), spec.model_dump(), pseudonym_key)
     cleaner = Cleaner(spec, ctx.settings.path("tmp"))
@@ -112,7 +112,7 @@ def ingest_stream(
         report_id = ctx.vault.put("report", [json.dumps(report, sort_keys=True).encode()])
         ctx.vault.put("pseudonym-key", [pseudonym_key])
         _register(ctx, principal, dataset_id, name, fmt, spec, rows, content_hash, object_id,
-                  report_id)
+                  report_id, action)
     except BaseException:
         ctx.vault.shred(object_id)
         raise
@@ -231,7 +231,7 @@ def _existing(
 
 def _register(
     ctx: Context, principal: Principal, dataset_id: str, name: str, fmt: str, spec: DatasetSpec,
-    rows: int, content_hash: str, object_id: str, report_id: str,
+    rows: int, content_hash: str, object_id: str, report_id: str, action: Action,
 ) -> None:
     now = ctx.now()
     with transaction(ctx.conn):
@@ -243,6 +243,7 @@ def _register(
              spec.classification, fmt, rows, content_hash, object_id, report_id,
              principal.name, now, now),
         )
+        action.complete()  # in the same transaction: a crash cannot leave it stored yet "aborted"
 
 
 __all__ = ["IngestResult", "ingest_stream", "new_dataset_id"]
