@@ -163,26 +163,31 @@ def recover_home(ctx: Context) -> None:
     left alone: they are locked, and their process is alive.
 
     Opening the home never fails here: if the audit log cannot take the events (the reason
-    ``appliance audit verify`` may be being run), the actions stay in flight for the next start
-    and a warning is logged; the swept entries held no data (no plaintext ever reaches ``tmp/``).
+    ``appliance audit verify`` may be being run), the leftovers stay where they are and the
+    actions in flight stay in flight, for a later start, and a warning is logged. (The vault's
+    own sweep, when it opened, removed its temp files either way: they hold only ciphertext.)
     """
+    vault_files = int(getattr(ctx.vault, "swept", 0))
+
+    def audit_sweep(swept: list[str]) -> None:  # before anything is removed
+        if not swept and not vault_files:
+            return
+        details: dict[str, object] = {"removed": len(swept) + vault_files}
+        for name in swept:
+            key = f"removed_{scratch_kind(name)}"
+            details[key] = int(str(details.get(key, 0))) + 1
+        details["removed_vault"] = vault_files  # temp files of vault writes that died
+        details["names"] = swept[:MAX_SWEPT_NAMES]  # names only: they hold no data
+        details["names_truncated"] = len(swept) > MAX_SWEPT_NAMES
+        ctx.audit.append(
+            actor="appliance", role="system", action=SWEEP_ACTION,
+            resource=f"home:{TMP_DIR}", purpose="recovery", decision="allow",
+            reasons=["left in tmp/ by processes that are gone"],
+            policy_hash=ctx.policy.policy_hash, details=details,
+        )
+
     try:
-        swept = sweep_scratch(ctx.settings.path(TMP_DIR))
-        vault_files = int(getattr(ctx.vault, "swept", 0))
-        if swept or vault_files:
-            details: dict[str, object] = {"removed": len(swept) + vault_files}
-            for name in swept:
-                key = f"removed_{scratch_kind(name)}"
-                details[key] = int(str(details.get(key, 0))) + 1
-            details["removed_vault"] = vault_files  # temp files of vault writes that died
-            details["names"] = swept[:MAX_SWEPT_NAMES]  # names only: they hold no data
-            details["names_truncated"] = len(swept) > MAX_SWEPT_NAMES
-            ctx.audit.append(
-                actor="appliance", role="system", action=SWEEP_ACTION,
-                resource=f"home:{TMP_DIR}", purpose="recovery", decision="allow",
-                reasons=["left in tmp/ by processes that are gone"],
-                policy_hash=ctx.policy.policy_hash, details=details,
-            )
+        sweep_scratch(ctx.settings.path(TMP_DIR), audit_sweep)
         reconcile_actions(ctx)
     except (ApplianceError, OSError) as exc:
         log.warning("start-up recovery of %s was not completed: %s", ctx.home, exc)

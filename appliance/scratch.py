@@ -6,7 +6,8 @@ names it ``<prefix>-<16 hex>[suffix]`` and holds an exclusive ``flock`` on it un
 :meth:`ScratchEntry.remove`. The kernel drops the lock when the process dies, even by
 ``kill -9``, so :func:`sweep_scratch` (run whenever a process opens the home) tells a crash's
 leftover from a live process's entry by trying the lock: it removes only entries it could lock,
-and never one a concurrent ingest or job is still using. This is the vault writer's scheme
+and never one a concurrent ingest or job is still using, and only after its caller has audited
+their names. This is the vault writer's scheme
 (``appliance/crypto/vault.py``) for entries that are not vault objects.
 """
 
@@ -17,6 +18,7 @@ import os
 import re
 import secrets
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -47,6 +49,12 @@ class ScratchEntry:
             else:
                 self.path.unlink(missing_ok=True)
         finally:
+            os.close(self._fd)
+            self._fd = -1
+
+    def release(self) -> None:
+        """Drop the lock and keep the entry (a sweep that could not audit it)."""
+        if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
 
@@ -89,17 +97,31 @@ def make_scratch(
                   "concurrent sweep before it could be locked")
 
 
-def sweep_scratch(tmp_dir: Path) -> list[str]:
+def sweep_scratch(
+    tmp_dir: Path, before_removing: Callable[[list[str]], None] | None = None
+) -> list[str]:
     """Remove every scratch entry whose lock is free (its process is gone); return the names.
 
-    Only names this module makes are considered; a live process's entries stay, locked.
+    Only names this module makes are considered; a live process's entries stay, locked. The
+    leftovers are locked first and ``before_removing`` sees their names (to audit them) before
+    anything is removed: if it raises, nothing is removed.
     """
     try:
         with os.scandir(tmp_dir) as entries:
             names = sorted(e.name for e in entries if _NAME_RE.fullmatch(e.name))
     except FileNotFoundError:
-        return []
-    return [name for name in names if _sweep_one(tmp_dir / name)]
+        names = []
+    held = [entry for entry in (_claim(tmp_dir / name) for name in names) if entry is not None]
+    try:
+        if before_removing is not None:
+            before_removing([entry.path.name for entry in held])
+    except BaseException:
+        for entry in held:
+            entry.release()
+        raise
+    for entry in held:
+        entry.remove()
+    return [entry.path.name for entry in held]
 
 
 def scratch_kind(name: str) -> str:
@@ -108,25 +130,21 @@ def scratch_kind(name: str) -> str:
     return match.group("prefix") if match else "other"
 
 
-def _sweep_one(path: Path) -> bool:
+def _claim(path: Path) -> ScratchEntry | None:
+    """A leftover entry, locked by us now; None if a live process holds it or it is gone."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
     except OSError:  # gone meanwhile, or a symlink (never followed: we only delete our own)
-        return False
+        return None
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False  # a live process holds it
-        if not _still_there(path, fd):
-            return False  # removed by another sweep between our scandir and open
-        if path.is_dir():
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            path.unlink(missing_ok=True)
-        return not path.exists()
-    finally:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
         os.close(fd)
+        return None  # a live process holds it
+    if not _still_there(path, fd):
+        os.close(fd)
+        return None  # removed by another sweep between our scandir and open
+    return ScratchEntry(path, fd, path.is_dir())
 
 
 def _still_there(path: Path, fd: int) -> bool:

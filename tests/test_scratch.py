@@ -77,3 +77,28 @@ def test_names_and_kinds() -> None:
         make_scratch(Path("/nonexistent"), "keys")
     assert scratch_kind("trainer-0123456789abcdef") == "trainer"
     assert scratch_kind("vault-obj_x.part") == "other"
+
+
+def test_a_sweep_that_cannot_be_audited_removes_nothing_and_the_home_still_opens(
+    home: Path, people: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    from appliance.context import open_context
+    from appliance.errors import AuditUnavailable
+
+    leftover = home / "tmp" / "dedupe-00112233aabbccdd.db"
+    leftover.write_bytes(b"digests")
+    segment = home / "audit" / "segment-000001.jsonl"
+    lines = segment.read_bytes().splitlines(keepends=True)
+    assert len(lines) >= 2
+    segment.write_bytes(b"".join(lines[:-1]))  # an event cut from the end: the log is damaged
+
+    ctx = open_context(home)  # opens (so that `audit verify` can run), and says why not swept
+    try:
+        assert leftover.exists()  # not audited, so not removed
+        assert "start-up recovery" in caplog.text and "was not completed" in caplog.text
+        with pytest.raises(AuditUnavailable):
+            ctx.audit.append(actor="x", role="operator", action="t.t", resource="r:1",
+                             purpose="p", decision="allow", reasons=[], policy_hash="",
+                             details={})
+    finally:
+        ctx.close()
