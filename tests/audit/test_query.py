@@ -73,3 +73,15 @@ def test_iter_matching_streams_a_snapshot(segmented: AuditLog, audit_dir: Path) 
     assert next(stream).seq == 30
     fill(segmented, 3)  # appended while the download streams
     assert [e.seq for e in stream] == list(range(29, 0, -1))
+
+
+def test_filters_match_values_canonical_json_escapes_or_leaves_as_utf8(log: AuditLog) -> None:
+    """The byte-level pre-test skips lines only when the value would appear verbatim."""
+    log.append(**event_fields(1, actor="zoë", resource='dataset:"quoted"\\x'))
+    log.append(**event_fields(2, actor="zoe", resource="dataset:plain"))
+    assert [e.seq for e in log.query(actor="zoë")] == [1]
+    assert [e.seq for e in log.query(actor=TextMatch("zo", "prefix"))] == [1, 2]
+    assert [e.seq for e in log.query(resource='dataset:"quoted"\\x')] == [1]
+    assert [e.seq for e in log.query(resource=TextMatch('"quoted"', "contains"))] == [1]
+    assert [e.seq for e in log.query(resource=TextMatch("plain", "contains"),
+                                     actor="zoe")] == [2]
