@@ -25,7 +25,7 @@ def test_health_readiness_and_metrics(live: LiveServer) -> None:
     assert anonymous.get("/healthz").json() == {"status": "ok"}
     ready = anonymous.get("/readyz")
     assert ready.status_code == 200 and ready.json()["status"] == "ready"
-    # No scrape token configured: no metrics on the API port (tests/api/test_metrics.py).
+    # No scrape token configured: no metrics on the API port (tests/api/test_metrics_endpoint.py).
     refused = anonymous.get("/metrics")
     assert refused.status_code == 401 and "none is configured" in refused.json()["detail"]
 
