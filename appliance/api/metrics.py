@@ -37,7 +37,7 @@ from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from appliance.api.deps import ContextDep, bearer, client_address
-from appliance.api.problem import RateLimited
+from appliance.api.problem import RateLimited, responses
 from appliance.api.ratelimit import FailureLimiter
 from appliance.errors import AuthenticationFailed
 
@@ -135,7 +135,8 @@ def check_scrape_token(request: Request, ctx: ContextDep,
 
 
 @router.get("/metrics", response_class=Response, dependencies=[Depends(check_scrape_token)],
-            responses={200: {"content": {CONTENT_TYPE: {"schema": {"type": "string"}}},
+            responses={**responses(),
+                       200: {"content": {CONTENT_TYPE: {"schema": {"type": "string"}}},
                              "description": "Prometheus text format."}})
 def get_metrics(request: Request) -> Response:
     """Prometheus metrics (scrape token): requests, latencies, datasets and jobs by state."""

@@ -8,7 +8,6 @@ policy (policies/appliance), never here: these functions only build the resource
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 from collections.abc import Iterator
@@ -16,8 +15,9 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from appliance.db import transaction
-from appliance.errors import Conflict, InvalidInput, NotFound
+from appliance.errors import Conflict, NotFound
 from appliance.gate import Principal, authorize, open_object, read_object
+from appliance.redaction.reasons import reason_details, reason_sha256, redact_reason
 
 if TYPE_CHECKING:
     from appliance.context import Context
@@ -26,7 +26,6 @@ PENDING, APPROVED, REJECTED, REVOKED, DELETED = (
     "PENDING_REVIEW", "APPROVED", "REJECTED", "REVOKED", "DELETED",
 )
 APPROVALS_NEEDED = {"restricted": 2}
-MAX_REASON = 2000
 
 
 @dataclass(frozen=True)
@@ -76,37 +75,8 @@ def _reviews(ctx: Context, dataset_id: str) -> list[dict[str, Any]]:
         "SELECT reviewer, decision, reason, created_at FROM dataset_reviews WHERE dataset_id=?"
         " ORDER BY review_id", (dataset_id,)).fetchall()
     return [{"reviewer": r["reviewer"], "decision": r["decision"], "reason": r["reason"],
-             "reason_sha256": _sha256(r["reason"]) if r["reason"] else None,
+             "reason_sha256": reason_sha256(r["reason"] or ""),
              "at": r["created_at"]} for r in rows]
-
-
-def redact_reason(ctx: Context, reason: str) -> str:
-    """A reviewer's reason as it is kept: through the same analyzer and placeholders as ingest
-    ("approved after talking to Maria Gonzalez" -> "approved after talking to <PERSON>").
-
-    A reason is free text written about personal data, so it is treated like a record: the
-    stored reason, and its SHA-256 in the audit event, never hold what the analyzer finds.
-    """
-    text = reason.strip()
-    if not text:
-        return ""
-    if len(text) > MAX_REASON:
-        raise InvalidInput(f"a review reason is at most {MAX_REASON} characters, got {len(text)}")
-    from appliance.redaction import RedactorConfig, build_redactor
-
-    redactor = build_redactor(RedactorConfig.from_settings(ctx.settings))  # analyzer: cached
-    return str(redactor.redact_batch([text], field="reason")[0].text)
-
-
-def _review_details(reason: str) -> dict[str, Any]:
-    """The audit details of a decision: whether a reason was given and the SHA-256 of the kept
-    (redacted) text, which ``dataset show`` lists beside it. Audit details hold no free text:
-    the log cannot be edited, so a name the analyzer missed could never be taken out of it."""
-    return {"reason_given": bool(reason), "reason_sha256": _sha256(reason) if reason else None}
-
-
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _approvals(ctx: Context, dataset_id: str) -> list[str]:
@@ -149,9 +119,9 @@ def approve_dataset(
     ctx: Context, principal: Principal, dataset_id: str, reason: str = ""
 ) -> DatasetInfo:
     info = get_dataset(ctx, dataset_id)
-    kept = redact_reason(ctx, reason)
+    kept = redact_reason(ctx.settings, reason)
     authorize(ctx, principal, "dataset.approve", info.resource(), "review",
-              _review_details(kept))
+              reason_details(kept))
     _require_state(info, PENDING, "approve")
     needed = APPROVALS_NEEDED.get(info.classification, 1)
     new_state = APPROVED if len(set(info.approvals) | {principal.name}) >= needed else PENDING
@@ -163,9 +133,9 @@ def reject_dataset(
     ctx: Context, principal: Principal, dataset_id: str, reason: str = ""
 ) -> DatasetInfo:
     info = get_dataset(ctx, dataset_id)
-    kept = redact_reason(ctx, reason)
+    kept = redact_reason(ctx.settings, reason)
     authorize(ctx, principal, "dataset.reject", info.resource(), "review",
-              _review_details(kept))
+              reason_details(kept))
     _require_state(info, PENDING, "reject")
     _record(ctx, info, principal, "reject", kept, REJECTED)
     return get_dataset(ctx, dataset_id)
@@ -175,9 +145,9 @@ def revoke_dataset(
     ctx: Context, principal: Principal, dataset_id: str, reason: str = ""
 ) -> DatasetInfo:
     info = get_dataset(ctx, dataset_id)
-    kept = redact_reason(ctx, reason)
+    kept = redact_reason(ctx.settings, reason)
     authorize(ctx, principal, "dataset.revoke", info.resource(), "review",
-              _review_details(kept))
+              reason_details(kept))
     _require_state(info, APPROVED, "revoke")
     _record(ctx, info, principal, "revoke", kept, REVOKED)
     return get_dataset(ctx, dataset_id)

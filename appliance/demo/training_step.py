@@ -60,7 +60,8 @@ def train_and_export(
     public_key = load_public_key(ctx.home / "keys" / "audit-signing.pub")
     report = export.verify_bundle(out, public_key)
     say(f"  bundle {out} verified: manifest signed, every file's SHA-256 matches"
-        f" (model {report.get('model_id')})")
+        f" (model {report.get('model_id')}, requested by {report.get('requested_by')},"
+        f" approved by {report.get('approved_by')})")
     tampered = out.with_suffix(".tampered.tar")
     data = bytearray(out.read_bytes())
     data[len(data) // 2] ^= 0x01

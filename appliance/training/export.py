@@ -47,6 +47,7 @@ from appliance.crypto import (
 from appliance.db import transaction
 from appliance.errors import Conflict, IntegrityError, InvalidInput, NotFound
 from appliance.gate import Principal, authorize, read_object
+from appliance.redaction.reasons import reason_details, redact_reason
 from appliance.training.models import load_model_info, read_model_weights
 
 if TYPE_CHECKING:
@@ -142,6 +143,7 @@ def approve_export(
     byte for byte, in the released one).
     """
     export = get_export(ctx, export_id)
+    reason = redact_reason(ctx.settings, reason)
     reviewed_object = _bundle_object(ctx, export_id)
     reviewed = read_object(
         ctx,
@@ -178,6 +180,7 @@ def reject_export(
     ctx: Context, principal: Principal, export_id: str, reason: str = ""
 ) -> ExportInfo:
     export = get_export(ctx, export_id)
+    reason = redact_reason(ctx.settings, reason)
     authorize(
         ctx,
         principal,
@@ -409,11 +412,12 @@ def _untar(data: bytes) -> dict[str, bytes]:
     return files
 
 
-def _decision_details(export: ExportInfo, reason: str) -> dict[str, Any]:
+def _decision_details(export: ExportInfo, kept_reason: str) -> dict[str, Any]:
+    """What an approve or reject event names: the bundle and the (redacted) reason's digest."""
     return {
         "model_id": export.model_id,
         "bundle_sha256": export.bundle_sha256,
-        "reason_given": bool(reason),
+        **reason_details(kept_reason),
     }
 
 

@@ -27,7 +27,8 @@ def test_serve_makes_no_outbound_attempt(tmp_path: Path) -> None:
                         timeout=900)
     tail = f"\n--- stdout ---\n{run.stdout[-3000:]}\n--- stderr ---\n{run.stderr[-3000:]}"
     assert run.returncode == 0, "the workflow over HTTP failed" + tail
-    # No scrape token configured: /metrics on the API port is refused (tests/api/test_metrics_endpoint.py)
+    # No scrape token configured: /metrics on the API port is refused
+    # (tests/api/test_metrics_endpoint.py)
     assert json.loads(run.stdout.splitlines()[-1])["seen"]["metrics"] == 401, tail
     assert len(run.hooked_pids) >= 2, "the server process did not carry the hook" + tail
     assert any(a.event == "socket.connect" and a.local for a in run.attempts), (

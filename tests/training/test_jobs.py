@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import signal
 import tempfile
@@ -172,8 +174,18 @@ def test_export_needs_two_people_and_verifies(
     out = tmp_path / "bundle.tar"
     with pytest.raises(AccessDenied, match="state"):
         export.download_export(ctx, people["olivia"], request.export_id, out)
-    approved = export.approve_export(ctx, people["carol"], request.export_id, "reviewed")
+    approved = export.approve_export(ctx, people["carol"], request.export_id,
+                                     "reviewed with Maria Gonzalez, maria.gonzalez@example.com")
     assert (approved.state, approved.approved_by) == ("APPROVED", "carol")
+    # the reason is kept redacted, as a dataset review's is, and the event names its digest only
+    assert "Gonzalez" not in approved.reason and "maria.gonzalez@" not in approved.reason
+    assert "<EMAIL_ADDRESS>" in approved.reason and approved.reason.startswith("reviewed with")
+    approve_event = [e for e in audit_events(ctx, "model.export.approve")
+                     if e.decision == "allow"][-1]
+    assert approve_event.details["reason_given"] is True
+    assert approve_event.details["reason_sha256"] == hashlib.sha256(
+        approved.reason.encode()).hexdigest()
+    assert "Gonzalez" not in json.dumps(dict(approve_event.details))
     with pytest.raises(AccessDenied, match="ownership"):
         export.download_export(ctx, people["oscar"], request.export_id, out)
     export.download_export(ctx, people["olivia"], request.export_id, out)
