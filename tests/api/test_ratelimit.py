@@ -117,3 +117,18 @@ def test_the_limiter_never_holds_a_token() -> None:
     limiter.record_success("apl_good-value")
     memory = repr(vars(limiter)) + repr(limiter._known) + repr(limiter._windows.storage.__dict__)
     assert "apl_secret-value" not in memory and "apl_good-value" not in memory
+
+
+def test_console_sign_in_is_limited_the_same_way(live: LiveServer) -> None:
+    from tests.web.test_console_http import Visitor
+
+    carol = Visitor(live)
+    assert carol.sign_in(live.tokens["carol"]).status_code == 303  # carol's token is now known
+    guesser = Visitor(live)
+    codes = [guesser.sign_in(f"apl_console_guess{i}").status_code for i in range(5)]
+    assert codes[:3] == [401, 401, 401] and codes[3:] == [429, 429]
+    assert "apl_console_guess" not in guesser.request("GET", "/signin").text
+    # carol signs in again from the same (limited) address: her token is still checked
+    again = Visitor(live)
+    assert again.sign_in(live.tokens["carol"]).status_code == 303
+    assert guesser.sign_in("apl_console_guess9").status_code == 429
