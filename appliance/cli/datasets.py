@@ -158,10 +158,11 @@ def print_field_table(fields: dict[str, Any]) -> None:
     rows = []
     for name, row in fields.items():
         entities = ", ".join(f"{e} {n}" for e, n in sorted(row["entities"].items()))
-        flag = "FLAG: looks like PII" if row["action"] == "kept" and row["values_with_pii"] else ""
+        flag = "FLAG: looks like PII" if row["action"] == "kept" and row["values_with_pii"] else "-"
         rows.append((name, ACTIONS.get(row["action"], row["action"]), row["values"],
-                     row["values_with_pii"], entities or "-", flag))
-    print_table(rows, ("FIELD", "ACTION", "VALUES", "WITH PII", "ENTITIES", ""))
+                     row["values_with_pii"], flag, entities or "-"))
+    # The check before the entity list, which can be long: a flag is never off-screen.
+    print_table(rows, ("FIELD", "ACTION", "VALUES", "WITH PII", "CHECK", "ENTITIES"))
 
 
 def cmd_list(args: argparse.Namespace) -> int:
