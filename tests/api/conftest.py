@@ -128,6 +128,24 @@ def make_home(root: Path) -> tuple[Path, dict[str, str]]:
     return home, tokens
 
 
+def start_training_server(root: Path) -> LiveServer:
+    """A server whose home has every role's user and the tiny BERT registered as ``tiny-bert``."""
+    from appliance.context import open_context
+    from appliance.training import registry
+    from tests.training.tiny_models import make_tiny_bert
+
+    home, tokens = make_home(root)
+    base = make_tiny_bert(root / "tiny-bert")
+    ctx = open_context(home)
+    try:
+        registry._insert(ctx, "tiny-bert", base, registry.directory_sha256(base))
+    finally:
+        ctx.close()
+    server = start_server(home)
+    server.tokens = tokens
+    return server
+
+
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     home, tokens = make_home(tmp_path_factory.mktemp("api"))

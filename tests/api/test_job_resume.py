@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import LiveServer, make_home, start_server, stop_server
+from tests.api.conftest import LiveServer, start_training_server, stop_server
 from tests.api.test_training import follow, intent_records
 
 pytestmark = pytest.mark.slow
@@ -19,17 +19,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def live_training(tmp_path: Any) -> Iterator[LiveServer]:
-    from appliance.context import open_context
-    from appliance.training import registry
-    from tests.training.tiny_models import make_tiny_bert
-
-    home, tokens = make_home(tmp_path)
-    base = make_tiny_bert(tmp_path / "tiny-bert")
-    ctx = open_context(home)
-    registry._insert(ctx, "tiny-bert", base, registry.directory_sha256(base))
-    ctx.close()
-    live = start_server(home)
-    live.tokens = tokens
+    live = start_training_server(tmp_path)
     try:
         yield live
     finally:

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.conftest import LiveServer, make_home, start_server, stop_server
+from tests.api.conftest import LiveServer, start_training_server, stop_server
 
 pytestmark = pytest.mark.slow
 
@@ -37,18 +37,7 @@ def intent_records(per_label: int = 30) -> list[dict[str, Any]]:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """A server whose home has the tiny base registered and one finished job."""
-    from appliance.context import open_context
-    from appliance.training import registry
-    from tests.training.tiny_models import make_tiny_bert
-
-    root = tmp_path_factory.mktemp("training")
-    home, tokens = make_home(root)
-    base = make_tiny_bert(root / "tiny-bert")
-    ctx = open_context(home)
-    registry._insert(ctx, "tiny-bert", base, registry.directory_sha256(base))
-    ctx.close()
-    live = start_server(home)
-    live.tokens = tokens
+    live = start_training_server(tmp_path_factory.mktemp("training"))
     try:
         dataset_id = live.dataset("olivia", intent_records())
         approved = live.client("carol").post(f"/v1/datasets/{dataset_id}/approve", json={})

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import LiveServer, make_home, start_server, stop_server
+from tests.api.conftest import LiveServer, start_training_server, stop_server
 from tests.api.test_training import intent_records
 from tests.web.conftest import shot, sign_in
 
@@ -19,18 +19,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def trainer_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    from appliance.context import open_context
-    from appliance.training import registry
-    from tests.training.tiny_models import make_tiny_bert
-
-    root = tmp_path_factory.mktemp("web-training")
-    home, tokens = make_home(root)
-    base = make_tiny_bert(root / "tiny-bert")
-    ctx = open_context(home)
-    registry._insert(ctx, "tiny-bert", base, registry.directory_sha256(base))
-    ctx.close()
-    server = start_server(home)
-    server.tokens = tokens
+    server = start_training_server(tmp_path_factory.mktemp("web-training"))
     yield server
     stop_server(server)
 
