@@ -13,6 +13,7 @@ import logging
 import os
 import shutil
 import sqlite3
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -172,10 +173,9 @@ def recover_home(ctx: Context) -> None:
     def audit_sweep(swept: list[str]) -> None:  # before anything is removed
         if not swept and not vault_files:
             return
-        details: dict[str, object] = {"removed": len(swept) + vault_files}
-        for name in swept:
-            key = f"removed_{scratch_kind(name)}"
-            details[key] = int(str(details.get(key, 0))) + 1
+        kinds = Counter(scratch_kind(name) for name in swept)
+        details: dict[str, object] = {"removed": len(swept) + vault_files,
+                                      **{f"removed_{kind}": n for kind, n in kinds.items()}}
         details["removed_vault"] = vault_files  # temp files of vault writes that died
         details["names"] = swept[:MAX_SWEPT_NAMES]  # names only: they hold no data
         details["names_truncated"] = len(swept) > MAX_SWEPT_NAMES
