@@ -93,6 +93,12 @@ class Settings(BaseSettings):
     metrics_port: int | None = Field(
         None, ge=1, le=65535, description="Serve /metrics without a token on 127.0.0.1 at this "
         "port (the API port then needs the scrape token for /metrics).")
+    models_dir: Path | None = Field(
+        None, description="Where bundled base models are converted to Hugging Face directories "
+        "(default: <home>/models); a directory shared by several homes converts once.")
+    generation_guard: Literal["redact", "withhold", "off"] = Field(
+        "redact", description="What happens to PII the analyzer finds in generated text: "
+        "replaced by placeholders, the whole answer withheld, or (off) passed through.")
     metrics_token_hash: str | None = Field(
         None, description="SHA-256 of the scrape token for /metrics on the API port "
         "(`appliance metrics-token`); none: /metrics is not served on the API port.")

@@ -21,6 +21,7 @@ Method = Literal["auto", "lora", "full"]
 Pooling = Literal["auto", "mean", "cls", "last"]
 DeviceChoice = Literal["auto", "cpu", "cuda"]
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
+Quantization = Literal["auto", "none", "4bit"]
 
 #: Fields that only make sense for LoRA; setting one with ``method="full"`` is an error.
 LORA_FIELDS = ("lora_r", "lora_alpha", "lora_dropout", "lora_target_modules")
@@ -51,6 +52,11 @@ class JobConfig(BaseModel):
     prompt_field: str = Field("prompt", description="Record field holding the SFT prompt.")
     response_field: str = Field("response", description="Record field holding the SFT response.")
 
+    messages_field: str = Field(
+        "messages",
+        description="Record field holding a chat (a list of {role, content} turns); SFT uses it "
+        "when a record has it, else prompt_field/response_field.",
+    )
     # How
     method: Method = Field("auto", description="'lora' adapters, 'full' fine-tuning, or 'auto'.")
     learning_rate: float | None = Field(None, gt=0, lt=1, description="Peak learning rate.")
@@ -86,6 +92,45 @@ class JobConfig(BaseModel):
         None, gt=0, description="Training time the recipe plans epochs for (default on CPU: 7 min)."
     )
 
+    quantization: Quantization = Field(
+        "auto",
+        description="'4bit' QLoRA (CUDA, bitsandbytes), 'none', or 'auto': 4-bit only when a "
+        "causal base does not fit the GPU in bf16.",
+    )
+    gradient_checkpointing: bool | None = Field(
+        None, description="Recompute activations to save memory (default: for large bases)."
+    )
+
+    # Evaluation and memorization (causal LMs)
+    eval_generations: int = Field(
+        500,
+        ge=0,
+        le=100_000,
+        description="Held-out examples the model (and the base, for comparison) answers by "
+        "greedy generation after training; 0 turns generation metrics off.",
+    )
+    compare_base: bool = Field(
+        True, description="Also score the untuned base on the same prompts, in the same run."
+    )
+    max_new_tokens: int | None = Field(
+        None, ge=1, le=4096, description="Generation limit in evaluation (default: from the data)."
+    )
+    canaries: int = Field(
+        0,
+        ge=0,
+        le=100,
+        description="Random canary secrets inserted into the training split, whose exposure the "
+        "memorization scan measures (Carlini et al., 2019); 0: none.",
+    )
+    canary_repeats: int = Field(
+        1, ge=1, le=1000, description="Times each canary is inserted into the training split."
+    )
+    memorization_records: int = Field(
+        100,
+        ge=0,
+        le=10_000,
+        description="Training records the memorization scan prompts with a prefix of themselves.",
+    )
     # Splits
     validation_fraction: float = Field(0.1, gt=0, lt=0.5, description="Share held for validation.")
     test_fraction: float = Field(0.1, gt=0, lt=0.5, description="Share held for the final test.")
