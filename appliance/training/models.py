@@ -3,7 +3,8 @@
 Weights (adapters and head, or all weights) are safetensors bytes stored as one vault object; the
 model card is metadata and lives in the ``models`` row. Reading the weights goes through the gate
 (policy, audit, then decrypt). A decrypted model is kept in this process for the next call, but
-every call is still authorized and audited first.
+every call is still authorized and audited first. Generation (``model.generate``, trained models
+and bases alike, with the output guard) is :mod:`.chat`'s; :func:`generate` is its entry here.
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import threading
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from cachetools import LRUCache
 
@@ -24,7 +27,9 @@ from appliance.training.registry import open_base_model
 
 if TYPE_CHECKING:
     from appliance.context import Context
+    from appliance.training.chat import Answer
     from appliance.training.engine import Outcome
+    from appliance.training.generation import GenerationOptions
     from appliance.training.inference import Predictor
     from appliance.training.inputs import BaseModel, DatasetInput
     from appliance.training.jobs import JobInfo
@@ -38,6 +43,7 @@ _CACHE_SIZE = 2
 # The predictors decrypted last (least recently used first out): a model in memory is not
 # decrypted again, but each call is still decided and audited.
 _predictors: LRUCache[tuple[str, str], Predictor] = LRUCache(_CACHE_SIZE)
+_cache_lock = threading.Lock()  # the cache is shared by the API's request threads
 
 
 @dataclass(frozen=True)
@@ -239,61 +245,77 @@ def predict(
     return predictor.classify(texts, batch_size=batch_size)
 
 
-def generate(
-    ctx: Context,
-    principal: Principal,
-    model_id: str,
-    prompt: str,
-    max_new_tokens: int = 64,
-) -> str:
-    """Greedy completion of ``prompt`` by an SFT model."""
-    _check_texts([prompt])
-    if not 1 <= max_new_tokens <= MAX_NEW_TOKENS:
-        raise InvalidInput(f"max_new_tokens must be between 1 and {MAX_NEW_TOKENS}")
-    info = load_model_info(ctx, model_id)
-    if info.task != "sft":
-        raise InvalidInput(f"model {model_id} is a '{info.task}' model; generate needs sft")
-    predictor = _predictor(ctx, principal, info, "generate", {"max_new_tokens": max_new_tokens})
-    return predictor.generate(prompt, max_new_tokens=max_new_tokens)
+@overload
+def generate(ctx: Context, principal: Principal, model: str, prompts: str,
+             options: GenerationOptions | int | None = None) -> str: ...
+
+
+@overload
+def generate(ctx: Context, principal: Principal, model: str,
+             prompts: Sequence[str | list[dict[str, str]]],
+             options: GenerationOptions | None = None) -> list[Answer]: ...
+
+
+def generate(ctx: Context, principal: Principal, model: str, prompts: Any,
+             options: Any = None) -> Any:
+    """Answers from a generative model: a trained one (``mdl_...``) or a base
+    (``base:<name>``), one per prompt (a string or a list of chat messages), in order, each
+    through the output guard; one ``model.generate`` action (:mod:`.chat`).
+
+    One prompt given as a string returns its answer's text; ``options`` may then be just the
+    ``max_new_tokens`` (the form this function had before it took batches).
+    """
+    from appliance.training import chat
+
+    if isinstance(prompts, str):
+        if isinstance(options, int) and not isinstance(options, bool):
+            options = chat.make_options(max_new_tokens=options)
+        return chat.generate(ctx, principal, model, [prompts], options)[0].text
+    return chat.generate(ctx, principal, model, prompts, options)
+
+
+def open_predictor(ctx: Context, principal: Principal, info: ModelInfo, action: str,
+                   details: dict[str, Any], *, decided: bool = False) -> Predictor:
+    """The model in memory, decrypted through the gate the first time (that read is a decision
+    on ``action``, with ``details``), from this process's cache afterwards.
+
+    Each call is still decided and audited: here (an ``authorize`` on a cached model), or by the
+    caller when ``decided`` (it began the action with its own decision already).
+    """
+    key = (str(ctx.home), info.model_id)
+    resource = info.resource()
+    with _cache_lock:
+        cached = _predictors.get(key)
+    if cached is not None:
+        if not decided:
+            authorize(ctx, principal, action, resource, "inference",
+                      {"model_id": info.model_id, **details})
+        return cached
+    from appliance.training.inference import load_predictor
+
+    base = open_base_model(ctx, info.base_model)
+    weights = read_model_weights(ctx, principal, info.model_id, action, resource, "inference",
+                                 details)
+    predictor = load_predictor(weights, Path(base.path))
+    with _cache_lock:
+        _predictors[key] = predictor
+    return predictor
 
 
 def _predictor(
     ctx: Context, principal: Principal, info: ModelInfo, verb: str, details: dict[str, Any]
 ) -> Predictor:
-    key = (str(ctx.home), info.model_id)
-    resource = info.resource()
-    cached = _predictors.get(key)
-    if cached is not None:
-        # decrypted earlier in this process; the decision and the audit event are still per call
-        authorize(
-            ctx,
-            principal,
-            "model.predict",
-            resource,
-            "inference",
-            {"model_id": info.model_id, "call": verb, **details},
-        )
-        return cached
-    from appliance.training.inference import load_predictor
-
-    base = open_base_model(ctx, info.base_model)
-    weights = read_model_weights(
-        ctx,
-        principal,
-        info.model_id,
-        "model.predict",
-        resource,
-        "inference",
-        {"call": verb, **details},
-    )
-    predictor = load_predictor(weights, Path(base.path))
-    _predictors[key] = predictor
-    return predictor
+    # decrypted earlier in this process or not, the decision and the audit event are per call
+    return open_predictor(ctx, principal, info, "model.predict", {"call": verb, **details})
 
 
 def forget_predictors() -> None:
     """Drop decrypted models held in memory (tests, key rotation)."""
-    _predictors.clear()
+    with _cache_lock:
+        _predictors.clear()
+    from appliance.training import chat
+
+    chat.forget_models()
 
 
 def _object_id(ctx: Context, model_id: str) -> str:

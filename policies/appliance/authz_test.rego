@@ -480,6 +480,38 @@ test_deny_admin_resumes_job if {
 }
 
 # ---------------------------------------------------------------------------
+# Generation: an operator's, from its trained models and from base models.
+# A model can repeat what it was trained on, so generating is flagged as a
+# read of contents: an auditor is refused even where data.json grants more
+# ---------------------------------------------------------------------------
+
+_sft_model := {"type": "model", "id": "mdl_1", "created_by": "olivia"}
+
+test_allow_operator_generates_from_a_model if {
+	d := authz.decision with input as _read("oscar", "operator", "model.generate", _sft_model, "inference")
+	d == {"allow": true, "reasons": ["role: operator may model.generate"]}
+}
+
+test_allow_operator_generates_from_a_base_model if {
+	authz.allow with input as _read("olivia", "operator", "model.generate", {"type": "base_model", "id": "smollm2-135m-instruct"}, "inference")
+}
+
+test_deny_compliance_generates if {
+	d := authz.decision with input as _read("carol", "compliance", "model.generate", _sft_model, "inference")
+	d.reasons == ["role: compliance may not model.generate"]
+}
+
+test_deny_auditor_generates if {
+	d := authz.decision with input as _read("audra", "auditor", "model.generate", _sft_model, "inference")
+	d.reasons == ["role: auditor may not model.generate", "role: auditors never read dataset contents (model.generate)"]
+}
+
+test_deny_admin_generates if {
+	d := authz.decision with input as _read("adam", "admin", "model.generate", {"type": "base_model", "id": "smollm2-135m-instruct"}, "inference")
+	d.reasons == ["role: admin may not model.generate"]
+}
+
+# ---------------------------------------------------------------------------
 # The data catalogue
 # ---------------------------------------------------------------------------
 
@@ -495,7 +527,7 @@ test_every_role_in_design_exists if {
 
 test_no_role_grants_contents_to_auditor if {
 	every action in data.appliance.roles.auditor {
-		not action in {"dataset.read_sample", "dataset.read_for_training"}
+		not action in {"dataset.read_sample", "dataset.read_for_training", "model.generate"}
 	}
 }
 

@@ -35,6 +35,7 @@ ALLOWED: dict[str, set[str]] = {
     "model.read": {"operator", "compliance", "auditor"},
     "model.base.register": {"admin"},
     "model.predict": {"operator"},
+    "model.generate": {"operator"},
     "model.export.request": {"operator"},
     "model.export.approve": {"compliance"},
     "model.export.reject": {"compliance"},
@@ -67,6 +68,7 @@ CONTEXT: dict[str, tuple[dict[str, Any], str | None]] = {
     "model.read": ({"type": "model", "id": "m_1"}, None),
     "model.base.register": ({"type": "base_model", "id": "minilm-l12"}, "administration"),
     "model.predict": ({"type": "model", "id": "m_1"}, None),
+    "model.generate": ({"type": "model", "id": "m_1", "created_by": "olivia"}, "inference"),
     "model.export.request": ({"type": "model", "id": "m_1"}, "export"),
     "model.export.approve": (export(), "review"),
     "model.export.reject": (export(), "review"),
@@ -102,7 +104,8 @@ def test_role_action_matrix(engine: EmbeddedEngine, role: str, action: str,
     assert decision.policy_hash == engine.policy_hash
 
 
-@pytest.mark.parametrize("action", ["dataset.read_sample", "dataset.read_for_training"])
+@pytest.mark.parametrize("action", ["dataset.read_sample", "dataset.read_for_training",
+                                    "model.generate"])
 def test_auditor_never_reads_contents_even_with_another_granting_role(
         engine: EmbeddedEngine, action: str) -> None:
     resource, purpose = CONTEXT[action]
