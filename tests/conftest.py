@@ -74,3 +74,22 @@ def smollm2_base(ctx: Any, smollm2: Any) -> str:
 
     registry._insert(ctx, bundled.BUNDLED_LLM, Path(smollm2.path), smollm2.sha256)
     return str(bundled.BUNDLED_LLM)
+
+
+@pytest.fixture
+def smollm2_models_dir(tmp_path: Path, smollm2: Any) -> Path:
+    """A fresh models directory already holding the conversion (weights hard-linked, the small
+    files copied, so a test may change them): point ``settings.models_dir`` here and the first
+    use registers the bundled base for real (audit event, hashing) without converting."""
+    import shutil
+
+    from appliance.training import bundled
+
+    models = tmp_path / "bundled-models"
+    target = bundled.target_dir(models)
+    shutil.copytree(smollm2.path, target, copy_function=os.link)
+    for name in os.listdir(target):
+        if not name.endswith(".safetensors"):
+            (target / name).unlink()
+            shutil.copy(Path(smollm2.path) / name, target / name)
+    return models

