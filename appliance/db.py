@@ -145,6 +145,13 @@ MIGRATIONS: list[str] = [
         started_at   TEXT NOT NULL
     );
     """,
+    # 4: what an export's bundle holds (weights, adapter or merged) and the memorization scan
+    #    of a generative model (JSON, the model card's; counts and rates, no record text), shown
+    #    to the approver.
+    """
+    ALTER TABLE exports ADD COLUMN contents TEXT NOT NULL DEFAULT 'weights';
+    ALTER TABLE exports ADD COLUMN memorization TEXT;
+    """,
 ]
 
 

@@ -27,7 +27,9 @@ job's seed re-makes every canary anyway; canaries are synthetic and carry no dat
 
 from __future__ import annotations
 
+import copy
 import hashlib
+import inspect
 import math
 import random
 import time
@@ -46,7 +48,7 @@ RANDOMNESS = 10**SECRET_DIGITS
 RANDOMNESS_BITS = math.log2(RANDOMNESS)
 #: Candidate secrets each canary's rank is estimated from.
 CANDIDATES = 256
-#: Canaries never inserted into training, scored as the baseline.
+#: Canaries never inserted into training, scored as the baseline (when some were inserted).
 CONTROLS = 2
 #: A held-back answer suffix shorter than this does not count for the verbatim scan.
 MIN_SUFFIX_TOKENS = 8
@@ -150,10 +152,13 @@ def scan(
         )
         repeats = _repeats(train_examples, canaries)
         inserted = [
-            {"sha256": c.sha256, "repeats": repeats[c.prompt], **_exposure(model, tokenizer, c, i, seed)}
+            {"sha256": c.sha256, "repeats": repeats[c.prompt],
+             **_exposure(model, tokenizer, c, i, seed)}
             for i, c in enumerate(canaries)
         ]
-        controls = _make(CONTROLS, f"appliance-canary-control/{seed}", avoid=canaries)
+        # the baseline for the inserted ones: as many never-inserted canaries (none if none)
+        n_controls = min(CONTROLS, len(canaries))
+        controls = _make(n_controls, f"appliance-canary-control/{seed}", avoid=canaries)
         control_scores = [
             _exposure(model, tokenizer, c, len(canaries) + i, seed) for i, c in enumerate(controls)
         ]
@@ -412,22 +417,58 @@ def _extrapolated_exposure(secret: float, sampled: Sequence[float]) -> float:
 
 @torch.inference_mode()
 def _log_perplexities(model: Any, context: list[int], answers: list[list[int]]) -> list[float]:
-    """``-log2 P(answer | context)`` for each answer, batched (right padded)."""
+    """``-log2 P(answer | context)`` for each answer, batched.
+
+    The answers differ only in the secret, so the context and the answers' common first tokens
+    run once and their attention cache serves every batch: the batches hold only the secret's
+    tokens and what follows them (right padded), a few times less work than whole sequences."""
     device = _device(model)
+    shared = min(_common_prefix_all(answers), min(len(a) for a in answers) - 1)
+    prefix = torch.tensor([context + answers[0][:shared]], device=device)
+    out = model(input_ids=prefix, use_cache=True)
+    cache = out.cache if getattr(out, "cache", None) is not None else out.past_key_values
+    head = torch.log_softmax(out.logits[0].float(), dim=-1)  # predicts positions 1..len(prefix)
+    offset = len(context)
+    # the shared answer tokens, scored once (the same for every answer)
+    shared_bits = -float(
+        sum(head[offset - 1 + j, answers[0][j]] for j in range(shared)) if shared else 0.0
+    ) / math.log(2)
+    first = head[-1]  # the distribution of the first token after the prefix
+    argument = _cache_argument(model)
     scores: list[float] = []
     for start in range(0, len(answers), _BATCH):
-        chunk = answers[start : start + _BATCH]
-        width = len(context) + max(len(a) for a in chunk)
+        chunk = [a[shared:] for a in answers[start : start + _BATCH]]
+        width = max(len(a) for a in chunk)
         ids = torch.zeros((len(chunk), width), dtype=torch.long)
-        mask = torch.zeros((len(chunk), width), dtype=torch.long)
-        for row, answer in enumerate(chunk):
-            sequence = context + answer
-            ids[row, : len(sequence)] = torch.tensor(sequence)
-            mask[row, : len(sequence)] = 1
-        logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
-        logprobs = torch.log_softmax(logits[:, len(context) - 1 : -1].float(), dim=-1)
-        for row, answer in enumerate(chunk):
-            target = torch.tensor(answer, device=logprobs.device)
-            picked = logprobs[row, : len(answer)].gather(1, target[:, None]).sum()
-            scores.append(-float(picked) / math.log(2))
+        mask = torch.zeros((len(chunk), prefix.shape[1] + width), dtype=torch.long)
+        mask[:, : prefix.shape[1]] = 1
+        for row, rest in enumerate(chunk):
+            ids[row, : len(rest)] = torch.tensor(rest)
+            mask[row, prefix.shape[1] : prefix.shape[1] + len(rest)] = 1
+        batch_cache = copy.deepcopy(cache)
+        batch_cache.batch_repeat_interleave(len(chunk))
+        positions = torch.arange(prefix.shape[1], prefix.shape[1] + width, device=device)
+        logits = model(
+            input_ids=ids.to(device),
+            attention_mask=mask.to(device),
+            **{argument: batch_cache},
+            position_ids=positions.expand(len(chunk), -1),
+            use_cache=True,
+        ).logits
+        logprobs = torch.log_softmax(logits.float(), dim=-1)
+        for row, rest in enumerate(chunk):
+            target = torch.tensor(rest[1:], device=logprobs.device)
+            rest_bits = logprobs[row, : len(rest) - 1].gather(1, target[:, None]).sum()
+            picked = first[rest[0]] + rest_bits
+            scores.append(shared_bits - float(picked) / math.log(2))
     return scores
+
+
+def _cache_argument(model: Any) -> str:
+    """The forward argument taking an attention cache (``cache`` since transformers 5.2x)."""
+    inner = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return "cache" if "cache" in inspect.signature(inner.forward).parameters else "past_key_values"
+
+
+def _common_prefix_all(sequences: list[list[int]]) -> int:
+    return min(_common_prefix(sequences[0], s) for s in sequences)
