@@ -14,9 +14,21 @@ one training epoch.
     python bench/training.py                 # the RESULT lines (a few minutes on 2 cores)
     python bench/training.py --engine-only   # the same without the vault (no home needed)
     python bench/training.py --recipe        # default-recipe accuracy on synthetic intents
+    python bench/training.py --sft           # SFT of the bundled SmolLM2 against TRL SFTTrainer
 
 ``--recipe`` trains a classification job with no hyperparameters at all on a synthetic
 50-intent set of ~10k short messages, then scores the model on wordings held out of training.
+
+``--sft`` fine-tunes the bundled SmolLM2-135M-Instruct (converted once into ``--models-dir``) on
+short prompt/response pairs, through the engine (``run_training``, task ``sft``, the default
+recipe: LoRA settings, learning rate, batch size and max length all its own choice), and through
+plain TRL ``SFTTrainer`` given exactly what the recipe chose and exactly the same tokens: the
+engine's training and validation examples, encoded by the task (chat template, response + EOS),
+handed to TRL as ``input_ids`` with a ``completion_mask`` so both put the loss on the response
+only. TRL pads each batch to its longest example (its default collator) in random order; the
+engine groups batches by length. Same process, so the same torch threads; fp32 on CPU for both
+(TRL's config defaults to bf16, set off here); each validates once per epoch, as a job does.
+Rounds alternate which runs first; each setup keeps its best round.
 """
 
 from __future__ import annotations
@@ -340,18 +352,238 @@ def recipe(args: argparse.Namespace) -> None:
     print("RECIPE " + json.dumps(summary), flush=True)
 
 
+# -- SFT: the engine against TRL's SFTTrainer ------------------------------------------------------
+
+SFT_REPLIES = [
+    "I can block it for you right away.",
+    "Please open the app, go to Cards and choose the option you need; it takes a minute.",
+    "Done.",
+    "Thanks for telling us. A specialist will look at it today and write back to you by email "
+    "with the next steps, usually within a few hours.",
+    "Sure, here is how.",
+    "You can do that yourself under Settings, or call us and we will do it together with you.",
+]
+
+
+def sft_records(n: int, seed: int = 3) -> list[dict[str, str]]:
+    """Short customer queries, each answered with its intent and a reply of varied length."""
+    import random
+
+    from appliance.training.synthetic import make_intent_dataset
+
+    rng = random.Random(seed)
+    queries = unique(make_intent_dataset(n_train=4 * n, n_test=0, seed=seed).train)[:n]
+    return [
+        {
+            "prompt": q["text"],
+            "response": f"{q['label']}. {rng.choice(SFT_REPLIES)}" if i % 3 else q["label"],
+        }
+        for i, q in enumerate(queries)
+    ]
+
+
+def sft_config() -> dict[str, Any]:
+    """A job that leaves every hyperparameter to the recipe but the epochs (a short round), and
+    skips what follows training (generation metrics, memorization scan: not throughput)."""
+    return {
+        "task": "sft",
+        "dataset_ids": ["ds_sft"],
+        "epochs": 1,
+        "eval_generations": 0,
+        "compare_base": False,
+        "memorization_records": 0,
+    }
+
+
+def run_sft_engine(records: list[dict[str, Any]], base: Path, scratch: Path) -> tuple[float, Any]:
+    from appliance.training.config import parse_job_config
+    from appliance.training.engine import run_training
+    from appliance.training.inputs import BaseModel, DatasetInput
+
+    outcome = run_training(
+        parse_job_config(sft_config()),
+        [DatasetInput("ds_sft", "sft", "0" * 64, records)],
+        BaseModel("bench-llm", base, "0" * 64),
+        scratch_dir=scratch,
+    )
+    assert outcome.status == "succeeded", outcome.reason
+    return float(outcome.metrics["train"]["samples_per_second"]), outcome.recipe
+
+
+def sft_features(records: list[dict[str, Any]], base: Path, recipe: dict[str, Any]) -> Any:
+    """The engine's own train and validation examples, encoded by its task: what it trains on."""
+    from appliance.training.config import parse_job_config
+    from appliance.training.inputs import BaseModel, DatasetInput
+    from appliance.training.prepare import prepare
+    from appliance.training.trainer import TrainHooks
+
+    prepared = prepare(
+        parse_job_config(sft_config()),
+        [DatasetInput("ds_sft", "sft", "0" * 64, records)],
+        BaseModel("bench-llm", base, "0" * 64),
+        TrainHooks(),
+    )
+
+    def encode(examples: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        features = prepared.task.encode(
+            examples, prepared.tokenizer, recipe["max_length"], prepared.labels
+        )
+        return [
+            {
+                "input_ids": list(f["input_ids"]),
+                "completion_mask": [int(label != -100) for label in f["labels"]],
+            }
+            for f in features
+        ]
+
+    return encode(prepared.train), encode(prepared.validation)
+
+
+def run_sft_trl(
+    records: list[dict[str, Any]], base: Path, recipe: dict[str, Any], scratch: Path
+) -> float:
+    import torch
+    from datasets import Dataset
+    from peft import LoraConfig
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.trainer_callback import PrinterCallback
+    from trl import SFTConfig, SFTTrainer
+
+    train, validation = sft_features(records, base, recipe)
+    lora = recipe["lora"]
+    model = AutoModelForCausalLM.from_pretrained(
+        str(base), local_files_only=True, dtype=torch.float32
+    )
+    tokenizer = AutoTokenizer.from_pretrained(str(base), local_files_only=True)
+    steps_per_epoch = max(1, -(-len(train) // recipe["batch_size"]))
+    args = SFTConfig(
+        output_dir=str(scratch / "trl"),
+        per_device_train_batch_size=recipe["batch_size"],
+        per_device_eval_batch_size=max(recipe["batch_size"], 64),
+        learning_rate=recipe["learning_rate"],
+        num_train_epochs=recipe["epochs"],
+        warmup_steps=recipe["warmup_ratio"],
+        weight_decay=recipe["weight_decay"],
+        lr_scheduler_type="linear",
+        max_length=recipe["max_length"],
+        completion_only_loss=True,
+        packing=False,
+        bf16=False,  # TRL's default is bf16; the engine trains in fp32 on CPU
+        fp16=False,
+        use_cpu=True,
+        eval_strategy="epoch",
+        save_strategy="no",
+        logging_steps=max(1, min(10, steps_per_epoch // 4)),
+        report_to="none",
+        disable_tqdm=True,
+        seed=recipe["seed"],
+        data_seed=recipe["seed"],
+        dataloader_num_workers=0,
+    )
+    trainer = SFTTrainer(
+        model=model,
+        args=args,
+        train_dataset=Dataset.from_list(train),
+        eval_dataset=Dataset.from_list(validation),
+        processing_class=tokenizer,
+        peft_config=LoraConfig(
+            task_type="CAUSAL_LM",
+            r=lora["r"],
+            lora_alpha=lora["alpha"],
+            lora_dropout=lora["dropout"],
+            target_modules=lora["target_modules"],
+        ),
+    )
+    trainer.remove_callback(PrinterCallback)  # as the engine does: no log lines on stdout
+    return float(trainer.train().metrics["train_samples_per_second"])
+
+
+def sft_base(args: argparse.Namespace) -> Path:
+    if args.base:
+        return Path(args.base)
+    from appliance.training import bundled
+
+    models = Path(args.models_dir) if args.models_dir else ROOT / "var" / "models"
+    return Path(bundled.ensure_converted(models).path)  # about 30 s the first time
+
+
+def datasets_progress_bars_off() -> None:
+    from datasets.utils.logging import disable_progress_bar
+
+    disable_progress_bar()
+
+
+def sft(args: argparse.Namespace) -> None:
+    import os
+
+    import torch
+
+    from appliance.training.engine import quiet_libraries
+
+    quiet_libraries()
+    datasets_progress_bars_off()
+    records = sft_records(args.n)
+    base = sft_base(args)
+    scratch = Path(tempfile.mkdtemp(prefix="bench-sft-"))
+    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+    best = {"appliance": 0.0, "trl": 0.0}
+    recipe: dict[str, Any] | None = None
+    try:
+        for round_ in range(args.rounds):
+            order = ["appliance", "trl"] if round_ % 2 == 0 else ["trl", "appliance"]
+            if recipe is None:  # the engine's recipe decides what TRL gets
+                order = ["appliance", "trl"]
+            for name in order:
+                if name == "appliance":
+                    value, recipe = run_sft_engine(records, base, scratch)
+                else:
+                    assert recipe is not None
+                    value = run_sft_trl(records, base, recipe, scratch)
+                load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+                print(f"round {round_ + 1} {name}: {value:.2f} samples/s (load {load})",
+                      flush=True)
+                best[name] = max(best[name], value)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    assert recipe is not None
+    lora = recipe["lora"]
+    print(
+        f"{len(records)} prompt/response pairs; recipe: lora r {lora['r']} alpha {lora['alpha']:g} "
+        f"dropout {lora['dropout']:g} on {lora['target_modules']}, lr {recipe['learning_rate']:g}, "
+        f"batch {recipe['batch_size']}, max_length {recipe['max_length']}, "
+        f"{recipe['epochs']:g} epoch per round; torch threads {torch.get_num_threads()}; "
+        f"best of {args.rounds} rounds each"
+    )
+    print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    b = best["trl"]
+    print(
+        f"RESULT name=sft value={best['appliance']:.2f} unit=samples/s "
+        f"baseline={b:.2f} ratio={best['appliance'] / b:.2f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--recipe", action="store_true", help="measure the default recipe")
+    parser.add_argument("--sft", action="store_true", help="SFT throughput against TRL")
+    parser.add_argument("--models-dir", help="sft: where the bundled LLM is converted "
+                        "(default var/models)")
     parser.add_argument("--engine-only", action="store_true", help="skip the vault and the gate")
-    parser.add_argument("--n", type=int, default=None, help="records (default 2500; recipe 10000)")
+    parser.add_argument(
+        "--n", type=int, default=None, help="records (default 2500; recipe 10000; sft 128)"
+    )
     parser.add_argument("--rounds", type=int, default=2, help="runs of each setup (best kept)")
-    parser.add_argument("--base", help="base model directory (default: the bundled MiniLM)")
+    parser.add_argument(
+        "--base", help="base model directory (default: the bundled MiniLM; sft: SmolLM2)"
+    )
     parser.add_argument("--config", default="{}", help="recipe mode: job settings as JSON")
     args = parser.parse_args()
     if args.recipe:
         args.n = args.n or 10_000
         recipe(args)
+    elif args.sft:
+        args.n = args.n or 128
+        sft(args)
     else:
         args.n = args.n or 2500
         throughput(args)

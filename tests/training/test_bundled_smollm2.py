@@ -199,6 +199,28 @@ def test_a_removed_directory_is_converted_again_to_the_same_bytes(
         ctx.close()
 
 
+@pytest.mark.slow
+def test_an_sft_job_naming_no_base_gets_the_bundled_llm(
+    home: Path, people: dict[str, Any], make_dataset: Any, smollm2: Any, smollm2_models_dir: Path
+) -> None:
+    from appliance.training import jobs
+    from tests.training.conftest import sft_records
+
+    dataset_id = make_dataset(sft_records(12), task="sft", name="qa")
+    ctx = _home_with_models_dir(home, smollm2_models_dir)  # the home's models_dir, from now on
+    try:
+        job = jobs.submit_job(ctx, people["olivia"], {"task": "sft", "dataset_ids": [dataset_id]})
+
+        assert job.base_model == bundled.BUNDLED_LLM
+        assert job.config["base_model"] == bundled.BUNDLED_LLM
+        [event] = list(ctx.audit.query(  # registered when the job was submitted
+            action="model.base.register", resource=f"base_model:{bundled.BUNDLED_LLM}"))
+        assert event.actor == "system" and event.details["sha256"] == smollm2.sha256
+        assert registry.open_base_model(ctx, bundled.BUNDLED_LLM).sha256 == smollm2.sha256
+    finally:
+        ctx.close()
+
+
 RACER = """
 import json, sys, time
 from pathlib import Path
