@@ -3,8 +3,9 @@
 Request counts and latencies are kept in memory per process, labelled by the route *template*
 (``/v1/datasets/{dataset_id}``) so that ids never become label values. Datasets and jobs by state
 are counted from the database at scrape time; audit appends are counted by the process's audit
-log wrapper (see :mod:`appliance.api.runtime`). Aggregate counts only: no ids, no names, no
-contents.
+log wrapper (see :mod:`appliance.api.runtime`); generation (answers, tokens, and the personal data
+the output guard found, by entity type) by the routes that generate. Aggregate counts only: no
+ids, no names, no contents.
 
 Where they are served (docs/api.md, "Metrics"): on the API port only with the scrape token
 (``Authorization: Bearer``, its SHA-256 in ``settings.metrics_token_hash``; no token configured
@@ -58,6 +59,28 @@ class RequestMetrics:
         self.duration = Histogram("appliance_http_request_duration_seconds", "Time to handle a "
                                   "request.", ["method", "route"], buckets=BUCKETS,
                                   registry=self.registry)
+
+        self.generation_pii = Counter(
+            "appliance_generation_pii", "Personal data the output guard found in generated "
+            "text, by entity type and what it did (redacted, withheld).", ["entity", "action"],
+            registry=self.registry)
+        self.generated_tokens = Counter(
+            "appliance_generated_tokens", "Tokens of generation: prompts read, answers written.",
+            ["kind"], registry=self.registry)
+        self.generations = Counter(
+            "appliance_generations", "Answers generated, by delivery (batch, stream) and how "
+            "they ended (stop, length, withheld, disconnected).", ["mode", "finish"],
+            registry=self.registry)
+
+    def observe_generation(self, answers: Iterable[Any], mode: str) -> None:
+        """Count answers (``chat.Answer``): their tokens, and what the guard found in them."""
+        for answer in answers:
+            self.generations.labels(mode, answer.finish).inc()
+            self.generated_tokens.labels("prompt").inc(answer.prompt_tokens)
+            self.generated_tokens.labels("output").inc(answer.output_tokens)
+            action = "withheld" if answer.withheld else "redacted"
+            for entity, n in answer.pii.items():
+                self.generation_pii.labels(entity, action).inc(n)
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(method, route, str(status)).inc()

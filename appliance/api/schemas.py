@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 State = Literal["PENDING_REVIEW", "APPROVED", "REJECTED", "REVOKED", "DELETED"]
 Role = Literal["operator", "compliance", "auditor", "admin"]
@@ -224,14 +224,75 @@ class Predictions(BaseModel):
     predictions: list[dict[str, Any]] = Field(description="One {label, score} per text, in order.")
 
 
-class GenerateRequest(BaseModel):
-    prompt: str = Field(min_length=1, max_length=20_000)
-    max_new_tokens: int = Field(64, ge=1, le=1024)
+class ChatMessage(BaseModel):
+    """One turn of a conversation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["system", "user", "assistant"]
+    content: str = Field(max_length=20_000)
+
+
+PromptText = Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
+
+
+class GenerationSettings(BaseModel):
+    """Decoding options: greedy by default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_new_tokens: int = Field(128, ge=1, le=1024, description="Longest answer, in tokens.")
+    temperature: float = Field(0.0, ge=0, le=2, description=(
+        "0: greedy, the same answer every time; above 0: sampled."))
+    top_p: float = Field(1.0, gt=0, le=1, description="Nucleus sampling mass (temperature > 0).")
+    seed: int | None = Field(None, ge=0, lt=2**32, description="Seed for repeatable samples.")
+
+    def options(self) -> dict[str, Any]:
+        return {"max_new_tokens": self.max_new_tokens, "temperature": self.temperature,
+                "top_p": self.top_p, "seed": self.seed}
+
+
+class GenerateRequest(GenerationSettings):
+    """Prompts answered in order in one audited call: each a string (one user turn) or a
+    conversation ending with the user's turn. At most 64 per call; 20,000 characters each."""
+
+    prompts: list[PromptText | list[ChatMessage]] = Field(min_length=1, max_length=64)
+
+
+class ChatRequest(GenerationSettings):
+    """A conversation to answer, streamed: the turns so far, the user's last."""
+
+    messages: list[ChatMessage] = Field(min_length=1, max_length=64)
+
+
+class GeneratedAnswer(BaseModel):
+    """One answer, after the output guard."""
+
+    text: str = Field(description="The answer: PII replaced by placeholders, or a notice if "
+                                  "the guard withheld it (settings.generation_guard).")
+    prompt_tokens: int
+    output_tokens: int
+    finish: str = Field(description="stop (the model ended), length (max_new_tokens), "
+                                    "withheld.")
+    pii: dict[str, int] = Field(description="Entity types the guard found, with counts.")
+    withheld: bool
 
 
 class Generation(BaseModel):
-    model_id: str
-    text: str
+    """The answers, one per prompt, in order."""
+
+    model: str = Field(description="The model as named: mdl_... or base:<name>.")
+    answers: list[GeneratedAnswer]
+
+
+class ExportRequest(BaseModel):
+    """What the bundle holds."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    merged: bool = Field(False, description=(
+        "A LoRA model: the adapter folded into its base, as a standard Hugging Face directory "
+        "(vLLM, TGI and transformers load it); default: the adapter alone."))
 
 
 class Export(BaseModel):
@@ -246,6 +307,12 @@ class Export(BaseModel):
     bundle_sha256: str | None
     created_at: str
     updated_at: str
+    contents: str = Field("adapter", description=(
+        "What the bundle holds: adapter (LoRA weights for the base), merged (the adapter "
+        "folded into the base) or weights (a fully fine-tuned model)."))
+    memorization: dict[str, Any] | None = Field(None, description=(
+        "The memorization scan the approver sees (generative models): flagged, reasons, "
+        "verbatim completion rates, canary exposure; never record text."))
 
 
 class BundleReport(BaseModel):

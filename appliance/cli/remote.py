@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from appliance.api.auditing import Filters
     from appliance.context import Context
     from appliance.gate import Principal
+    from appliance.training.chat import Answer
     from appliance.training.export import ExportInfo
     from appliance.training.jobs import JobInfo
     from appliance.training.models import ModelInfo
@@ -233,37 +234,33 @@ class RemoteClient:
                           json={"texts": texts, "batch_size": batch_size, "task_tag": task_tag})
         return list(data["predictions"])
 
-    def generate(self, model_id: str, prompt: str, max_new_tokens: int = 64) -> str:
-        data = self._call("POST", f"/v1/models/{_seg(model_id)}/generate",
-                          json={"prompt": prompt, "max_new_tokens": max_new_tokens})
-        return str(data["text"])
+    def generate(self, model: str, prompts: list[Any],
+                 options: dict[str, Any] | None = None) -> list[Answer]:
+        """Answers to prompts (strings or message lists) from ``mdl_...`` or ``base:<name>``,
+        in order; one call (at most ``chat.MAX_BATCH`` prompts)."""
+        from appliance.training.chat import Answer
 
-    def request_export(self, model_id: str) -> ExportInfo:
-        from appliance.training.export import ExportInfo
+        data = self._call("POST", f"/v1/models/{_seg(model)}/generate",
+                          json={"prompts": prompts, **(options or {})})
+        return [Answer(**a) for a in data["answers"]]
 
-        return ExportInfo(**self._call("POST", f"/v1/models/{_seg(model_id)}/exports"))
+    def request_export(self, model_id: str, merged: bool = False) -> ExportInfo:
+        return _export(self._call("POST", f"/v1/models/{_seg(model_id)}/exports",
+                                  json={"merged": merged}))
 
     def list_exports(self) -> list[ExportInfo]:
-        from appliance.training.export import ExportInfo
-
-        return [ExportInfo(**e) for e in self._call("GET", "/v1/exports")]
+        return [_export(e) for e in self._call("GET", "/v1/exports")]
 
     def show_export(self, export_id: str) -> ExportInfo:
-        from appliance.training.export import ExportInfo
-
-        return ExportInfo(**self._call("GET", f"/v1/exports/{_seg(export_id)}"))
+        return _export(self._call("GET", f"/v1/exports/{_seg(export_id)}"))
 
     def approve_export(self, export_id: str, reason: str = "") -> ExportInfo:
-        from appliance.training.export import ExportInfo
-
-        return ExportInfo(**self._call("POST", f"/v1/exports/{_seg(export_id)}/approve",
-                                       json={"reason": reason}))
+        return _export(self._call("POST", f"/v1/exports/{_seg(export_id)}/approve",
+                                  json={"reason": reason}))
 
     def reject_export(self, export_id: str, reason: str = "") -> ExportInfo:
-        from appliance.training.export import ExportInfo
-
-        return ExportInfo(**self._call("POST", f"/v1/exports/{_seg(export_id)}/reject",
-                                       json={"reason": reason}))
+        return _export(self._call("POST", f"/v1/exports/{_seg(export_id)}/reject",
+                                  json={"reason": reason}))
 
     def download_export(self, export_id: str, out_path: str | Path) -> ExportInfo:
         """Write the approved bundle to a new file (never over an existing one)."""
@@ -357,6 +354,17 @@ def _filters(filters: Filters | None, fields: dict[str, Any]) -> Filters:
     if filters is not None and fields:
         raise TypeError("pass Filters or filter keywords, not both")
     return filters if filters is not None else Filters(**fields)
+
+
+def _export(data: dict[str, Any]) -> ExportInfo:
+    """The service's ExportInfo from the API's Export document (fields this build's ExportInfo
+    does not know are left out, so a newer server's additions do not break an older client)."""
+    from dataclasses import fields
+
+    from appliance.training.export import ExportInfo
+
+    known = {f.name for f in fields(ExportInfo)}
+    return ExportInfo(**{k: v for k, v in data.items() if k in known})
 
 
 def _chunks(stream: IO[bytes]) -> Iterator[bytes]:
@@ -475,21 +483,30 @@ class LocalBackend:
 
         return models.predict(self.ctx, self.principal, model_id, texts, batch_size, task_tag)
 
-    def generate(self, model_id: str, prompt: str, max_new_tokens: int = 64) -> str:
-        from appliance.training import models
+    def generate(self, model: str, prompts: list[Any],
+                 options: dict[str, Any] | None = None) -> list[Answer]:
+        from appliance.training import chat
 
-        return models.generate(self.ctx, self.principal, model_id, prompt,
-                               max_new_tokens=max_new_tokens)
+        return chat.generate(self.ctx, self.principal, model, prompts,
+                             chat.make_options(**(options or {})))
 
-    def request_export(self, model_id: str) -> ExportInfo:
+    def request_export(self, model_id: str, merged: bool = False) -> ExportInfo:
         from appliance.training import export
 
+        if merged:  # only then: a build whose export has no merged bundles still requests
+            return export.request_export(self.ctx, self.principal, model_id,
+                                         merged=True)  # type: ignore[call-arg]
         return export.request_export(self.ctx, self.principal, model_id)
 
     def list_exports(self) -> list[ExportInfo]:
         from appliance.training import export
 
         return export.list_exports(self.ctx, self.principal)
+
+    def show_export(self, export_id: str) -> ExportInfo:
+        from appliance.training import export
+
+        return export.show_export(self.ctx, self.principal, export_id)
 
     def approve_export(self, export_id: str, reason: str = "") -> ExportInfo:
         from appliance.training import export

@@ -126,11 +126,25 @@ def _register_models(commands: argparse._SubParsersAction) -> None:  # type: ign
     source.add_argument("--file", type=Path, help="JSONL with a 'text' field per line")
     add_token(predict)
     predict.set_defaults(handler=cmd_model_predict)
-    generate = model.add_parser("generate", help="complete a prompt with an sft model")
-    generate.add_argument("model_id", help="the model (mdl_...)")
-    generate.add_argument("--prompt", required=True, help="the prompt to complete")
-    generate.add_argument("--max-new-tokens", type=int, default=64,
-                          help="longest completion, in tokens (default 64)")
+    generate = model.add_parser(
+        "generate", help="answer prompts with a generative model or a base model, in batches")
+    generate.add_argument(
+        "model", metavar="MODEL",
+        help="a trained generative model (mdl_...) or a registered base as base:<name>, to "
+             "compare a base with what fine-tuning made of it")
+    source = generate.add_mutually_exclusive_group(required=True)
+    source.add_argument("--prompt", help="one prompt (a user turn) to answer")
+    source.add_argument("--file", type=Path,
+                        help="JSONL: a 'prompt' string or a 'messages' list of {role, content} "
+                             "per line; one {\"text\": ...} line out per line in, in order")
+    generate.add_argument("--max-new-tokens", type=int, default=128,
+                          help="longest answer, in tokens (default 128, at most 1024)")
+    generate.add_argument("--temperature", type=float, default=0.0,
+                          help="0 (default): greedy and repeatable; above 0 samples")
+    generate.add_argument("--top-p", type=float, default=1.0,
+                          help="nucleus sampling: keep the likeliest tokens up to this "
+                               "probability mass (default 1.0; with --temperature above 0)")
+    generate.add_argument("--seed", type=int, help="seed for sampling (repeatable samples)")
     add_token(generate)
     generate.set_defaults(handler=cmd_model_generate)
     base = model.add_parser("base", help="base models: local directories jobs fine-tune from"
@@ -152,9 +166,18 @@ def _register_exports(commands: argparse._SubParsersAction) -> None:  # type: ig
         dest="export_command", required=True, metavar="ACTION")
     request = export.add_parser("request", help="ask to export a model (operator)")
     request.add_argument("model_id", help="the model (mdl_...)")
+    request.add_argument("--merged", action="store_true",
+                         help="a LoRA model: bundle the adapter folded into its base, a "
+                              "standard Hugging Face directory (default: the adapter alone)")
     add_json(request)
     add_token(request)
     request.set_defaults(handler=cmd_export_request)
+    show = export.add_parser("show", help="one export request: state, contents, memorization "
+                                          "scan")
+    show.add_argument("export_id", help="the export (exp_...)")
+    add_json(show)
+    add_token(show)
+    show.set_defaults(handler=cmd_export_show)
     for verb in ("approve", "reject"):
         p = export.add_parser(verb, help=f"{verb} an export (compliance, not the requester)")
         p.add_argument("export_id", help="the export (exp_...)")
@@ -381,14 +404,68 @@ def cmd_model_show(args: argparse.Namespace) -> int:
 
     info = backend(args).show_model(args.model_id)
     intervals = card_intervals(info.card)
+    generation = generation_lines(info.card)
     if args.json:
-        print_json({**info.as_dict(), "test_intervals": intervals})
+        print_json({**info.as_dict(), "test_intervals": intervals,
+                    "generation_intervals": generation_intervals(info.card)})
     else:
         test = info.card.get("metrics", {}).get("test", {})
         summary = {k: v for k, v in info.summary().items() if k not in intervals}
+        scan = info.card.get("metrics", {}).get("memorization")
         print_fields(summary | {f"test {key}": interval_text(test[key], entry)
-                                for key, entry in intervals.items()})
+                                for key, entry in intervals.items()}
+                     | generation
+                     | ({"memorization": memorization_text(scan)} if scan is not None else {}))
     return 0
+
+
+#: Generation metrics of a card (``card["metrics"]["generation"]``), in the order shown.
+GENERATION_METRICS = ("exact_match", "rouge_l", "chrf")
+
+
+def generation_intervals(card: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Wilson 95% intervals of exact match, the model's and the base's (each answer is right or
+    wrong); ROUGE-L and chrF are means of graded scores and get none."""
+    from appliance.training.metrics import wilson_interval
+
+    found = card.get("metrics", {}).get("generation") or {}
+    out: dict[str, dict[str, Any]] = {}
+    for prefix, figures in (("", found), ("base_", found.get("base") or {})):
+        n, value = figures.get("n", found.get("n")), figures.get("exact_match")
+        if isinstance(n, int) and n > 0 and isinstance(value, int | float):
+            low, high = wilson_interval(value * n, n)
+            out[f"{prefix}exact_match"] = {"n": n, "low": low, "high": high,
+                                           "method": "Wilson score, 95%"}
+    return out
+
+
+def generation_lines(card: dict[str, Any]) -> dict[str, str]:
+    """``generation exact_match  0.700 (95% CI ...); base 0.020 (...)`` and so on."""
+    from appliance.training.metrics import interval_text
+
+    found = card.get("metrics", {}).get("generation") or {}
+    base = found.get("base") or {}
+    intervals = generation_intervals(card)
+
+    def shown(value: Any, entry: dict[str, Any] | None) -> str:
+        if not isinstance(value, int | float):
+            return "-"
+        if entry is not None:
+            return interval_text(float(value), entry)
+        return f"{value:.3f}" if abs(value) <= 1 else f"{value:.1f}"
+
+    lines = {}
+    for key in GENERATION_METRICS:
+        if key not in found:
+            continue
+        text = shown(found[key], intervals.get(key))
+        if base:
+            text += f"; base {shown(base.get(key), intervals.get('base_' + key))}"
+        lines[f"generation {key}"] = text
+    if lines and isinstance(found.get("n"), int):
+        lines = {"generation n": str(found["n"]) + (" held-out prompts, the base on the same"
+                                                    if base else " held-out prompts")} | lines
+    return lines
 
 
 def cmd_model_predict(args: argparse.Namespace) -> int:
@@ -417,8 +494,66 @@ def cmd_model_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_model_generate(args: argparse.Namespace) -> int:
-    print(backend(args).generate(args.model_id, args.prompt, args.max_new_tokens))
+    """Answers on stdout, one JSON line per prompt in order, generated a batch at a time (each
+    batch one audited ``model.generate`` call); what the output guard did goes to stderr."""
+    from appliance.training.chat import MAX_BATCH, check_prompt, parse_ref
+
+    parse_ref(args.model)
+    prompts: list[Any] = [args.prompt] if args.prompt is not None else _read_prompts(args.file)
+    if args.prompt is not None:
+        check_prompt(args.prompt, "--prompt")
+    options = {"max_new_tokens": args.max_new_tokens, "temperature": args.temperature,
+               "top_p": args.top_p, "seed": args.seed}
+    # The file is read and checked before signing in: a bad line is reported alike with or
+    # without a home, and before anything is generated.
+    target = backend(args)
+    found: dict[str, int] = {}
+    guarded = withheld = 0
+    for start in range(0, len(prompts), MAX_BATCH):
+        for answer in target.generate(args.model, prompts[start:start + MAX_BATCH], options):
+            print(json.dumps({"text": answer.text}, ensure_ascii=False), flush=True)
+            guarded += bool(answer.pii)
+            withheld += answer.withheld
+            for entity, n in answer.pii.items():
+                found[entity] = found.get(entity, 0) + n
+    if found:
+        kinds = ", ".join(f"{k} {n}" for k, n in sorted(found.items()))
+        verb = "withheld" if withheld else "redacted"
+        print(f"output guard: personal data {verb} in {guarded} of {len(prompts)} answers "
+              f"({kinds})", file=sys.stderr)
     return 0
+
+
+def _read_prompts(path: Path) -> list[Any]:
+    """Each line's prompt or messages, checked; errors name the file and the line."""
+    from appliance.training.chat import check_prompt
+
+    try:
+        lines = path.read_text("utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"{path}: {exc}") from None
+    prompts: list[Any] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            record = json.loads(line)
+        except ValueError:
+            raise InvalidInput(f"{where}: malformed JSON") from None
+        if not isinstance(record, dict) or ("prompt" in record) == ("messages" in record):
+            raise InvalidInput(f"{where}: needs a 'prompt' string or a 'messages' list (one "
+                               "of the two)")
+        value = record.get("prompt", record.get("messages"))
+        if "prompt" in record and not isinstance(value, str):
+            raise InvalidInput(f"{where}: 'prompt' must be a string")
+        if "messages" in record and not isinstance(value, list):
+            raise InvalidInput(f"{where}: 'messages' must be a list of {{role, content}}")
+        check_prompt(value, where)
+        prompts.append(value)
+    if not prompts:
+        raise InvalidInput(f"{path}: no prompts (one JSON object per line)")
+    return prompts
 
 
 def cmd_model_base_add(args: argparse.Namespace) -> int:
@@ -448,13 +583,39 @@ def cmd_model_base_list(args: argparse.Namespace) -> int:
 
 
 def cmd_export_request(args: argparse.Namespace) -> int:
-    info = backend(args).request_export(args.model_id)
+    info = backend(args).request_export(args.model_id, merged=args.merged)
     if args.json:
         print_json(info.as_dict())
     else:
         print(f"export {info.export_id} requested for {info.model_id}: {info.state}")
         print(f"bundle sha256 {info.bundle_sha256}")
+        print(f"contents {getattr(info, 'contents', 'adapter')}")
+        scan = getattr(info, "memorization", None)
+        if scan is not None:
+            print(f"memorization {memorization_text(scan)}")
     return 0
+
+
+def cmd_export_show(args: argparse.Namespace) -> int:
+    info = backend(args).show_export(args.export_id)
+    if args.json:
+        print_json(info.as_dict())
+        return 0
+    fields = info.as_dict()
+    scan = fields.pop("memorization", None)
+    fields.setdefault("contents", "adapter")
+    print_fields(fields | {"memorization": memorization_text(scan)})
+    return 0
+
+
+def memorization_text(scan: dict[str, Any] | None) -> str:
+    """"flagged: reason; reason", "not flagged", or "-" (no scan: not a generative model)."""
+    if not isinstance(scan, dict):
+        return "-"
+    reasons = [str(r) for r in scan.get("reasons") or []]
+    if scan.get("flagged"):
+        return "flagged: " + ("; ".join(reasons) or "(no reason given)")
+    return "not flagged" + (f" ({'; '.join(reasons)})" if reasons else "")
 
 
 def cmd_export_decide(args: argparse.Namespace) -> int:
@@ -470,9 +631,18 @@ def cmd_export_list(args: argparse.Namespace) -> int:
     if args.json:
         print_json([e.as_dict() for e in items])
     else:
-        print_table([(e.export_id, e.model_id, e.state, e.requested_by, e.approved_by or "-")
-                     for e in items], ("ID", "MODEL", "STATE", "REQUESTED BY", "APPROVED BY"))
+        print_table([(e.export_id, e.model_id, getattr(e, "contents", "adapter"), e.state,
+                      _scan_cell(getattr(e, "memorization", None)), e.requested_by,
+                      e.approved_by or "-") for e in items],
+                    ("ID", "MODEL", "CONTENTS", "STATE", "MEMORIZATION", "REQUESTED BY",
+                     "APPROVED BY"))
     return 0
+
+
+def _scan_cell(scan: dict[str, Any] | None) -> str:
+    if not isinstance(scan, dict):
+        return "-"
+    return "FLAGGED" if scan.get("flagged") else "ok"
 
 
 def cmd_export_download(args: argparse.Namespace) -> int:

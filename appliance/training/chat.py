@@ -281,7 +281,8 @@ def _base_model(ctx: Context, name: str) -> LanguageModel:
     from appliance.training.modeling import load_tokenizer
 
     base = open_base_model(ctx, name)  # the directory must still hash to what was registered
-    model = AutoModelForCausalLM.from_pretrained(str(base.path), local_files_only=True)
+    load: dict[str, Any] = {"local_files_only": True}  # never a hub (DESIGN.md invariant 1)
+    model: Any = AutoModelForCausalLM.from_pretrained(str(base.path), **load)
     model.to("cuda" if torch.cuda.is_available() else "cpu").eval()
     loaded = LanguageModel(model, load_tokenizer(base.path, causal=True), _lock_for(model))
     with _cache_lock:
@@ -455,9 +456,9 @@ class ChatStream:
         self._events: list[tuple[str, dict[str, Any]]] = []
         self._done = False
         self._outcome_lock = threading.Lock()
+        # started by the first read: a response that is never sent generates nothing
         self._thread = threading.Thread(target=self._generate, name="generate-stream",
                                         daemon=True)
-        self._thread.start()
 
     def __iter__(self) -> Iterator[tuple[str, dict[str, Any]]]:
         try:
@@ -468,6 +469,8 @@ class ChatStream:
 
     def next_event(self) -> tuple[str, dict[str, Any]] | None:
         """The next event, waiting for the model; None after ``end``."""
+        if not self._thread.is_alive() and not self._done and self._thread.ident is None:
+            self._thread.start()
         while True:
             if self._events:
                 return self._events.pop(0)
@@ -492,7 +495,8 @@ class ChatStream:
     def close(self) -> None:
         """Stop generating; the outcome (``finish: disconnected`` if the end was not reached)."""
         self._stop.set()
-        self._thread.join(timeout=120)
+        if self._thread.ident is not None:
+            self._thread.join(timeout=120)
         if not self._done:
             self._done = True
             self._record("disconnected")

@@ -245,9 +245,11 @@ def predict(
     return predictor.classify(texts, batch_size=batch_size)
 
 
+# A str is a Sequence too: the one-prompt form must come first.
 @overload
-def generate(ctx: Context, principal: Principal, model: str, prompts: str,
-             options: GenerationOptions | int | None = None) -> str: ...
+def generate(  # type: ignore[overload-overlap]
+    ctx: Context, principal: Principal, model: str, prompts: str,
+    options: GenerationOptions | int | None = None) -> str: ...
 
 
 @overload

@@ -66,3 +66,21 @@ def make_parrot_llama(path: Path, answer: str = PII_ANSWER, steps: int = 80) -> 
     model.save_pretrained(path)
     tokenizer.save_pretrained(path)
     return path
+
+
+def make_rambler_llama(path: Path) -> Path:
+    """An untrained Llama with the tiny Llama's tokenizer, wide enough to take a few seconds for
+    1024 tokens and long enough (RoPE, 4096 positions) to be asked for them: it never says EOS
+    on purpose, so only max_new_tokens or a stop ends it."""
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    from tests.training.tiny_models import make_tiny_llama
+
+    make_tiny_llama(path)
+    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=384, intermediate_size=1024,
+                         num_hidden_layers=4, num_attention_heads=4, num_key_value_heads=2,
+                         max_position_embeddings=4096, bos_token_id=1, eos_token_id=2,
+                         pad_token_id=0, tie_word_embeddings=True)
+    LlamaForCausalLM(config).save_pretrained(path)
+    return path

@@ -1,25 +1,31 @@
-"""``/v1/models``: trained models, their cards, predictions, and export requests."""
+"""``/v1/models``: trained models, their cards, predictions, generation (batched and streamed;
+bases too, as ``base:<name>``), and export requests."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Request, status
+from sse_starlette import EventSourceResponse
 
+from appliance.api.chatstream import chat_response
 from appliance.api.deps import ContextDep, CurrentUser, reject_unknown_query
 from appliance.api.problem import BAD_INPUT, NOT_FOUND, responses
 from appliance.api.schemas import (
+    ChatRequest,
     Export,
+    ExportRequest,
     GenerateRequest,
     Generation,
     Model,
     Predictions,
     PredictRequest,
 )
-from appliance.training import export, models
+from appliance.training import chat, export, models
 
 router = APIRouter(prefix="/v1/models", tags=["models"],
                    dependencies=[Depends(reject_unknown_query)])
+SSE = {"text/event-stream": {"schema": {"type": "string"}}}
 
 
 @router.get("", response_model=list[Model], responses=responses())
@@ -42,16 +48,36 @@ def predict(ctx: ContextDep, user: CurrentUser, model_id: str, body: PredictRequ
     return {"model_id": model_id, "predictions": found}
 
 
-@router.post("/{model_id}/generate", response_model=Generation,
+@router.post("/{model}/generate", response_model=Generation,
              responses=responses(NOT_FOUND, BAD_INPUT))
-def generate(ctx: ContextDep, user: CurrentUser, model_id: str, body: GenerateRequest) -> Any:
-    """Complete a prompt with an SFT model."""
-    text = models.generate(ctx, user, model_id, body.prompt, body.max_new_tokens)
-    return {"model_id": model_id, "text": text}
+def generate(request: Request, ctx: ContextDep, user: CurrentUser, model: str,
+             body: GenerateRequest) -> Any:
+    """Answer prompts, in order, with a generative model (mdl_...) or a base (base:<name>)."""
+    prompts = [p if isinstance(p, str) else [m.model_dump() for m in p] for p in body.prompts]
+    answers = chat.generate(ctx, user, model, prompts, chat.make_options(**body.options()))
+    request.app.state.metrics.observe_generation(answers, "batch")
+    return {"model": model, "answers": [a.as_dict() for a in answers]}
+
+
+@router.post("/{model}/generate/stream", response_class=EventSourceResponse,
+             responses={**responses(NOT_FOUND, BAD_INPUT),
+                        200: {"description": "Server-sent events: token, withheld, end, error.",
+                              "content": SSE}})
+def stream_generation(request: Request, ctx: ContextDep, user: CurrentUser, model: str,
+                      body: ChatRequest) -> EventSourceResponse:
+    """Answer a conversation, streamed as it is generated (guarded text only)."""
+    stream = chat.open_stream(ctx, user, model, [m.model_dump() for m in body.messages],
+                              chat.make_options(**body.options()))
+    return chat_response(stream, request.app.state.metrics)
 
 
 @router.post("/{model_id}/exports", status_code=status.HTTP_201_CREATED, response_model=Export,
              responses=responses(NOT_FOUND))
-def request_export(ctx: ContextDep, user: CurrentUser, model_id: str) -> Any:
-    """Build and sign an export bundle; it waits for a compliance approval."""
+def request_export(ctx: ContextDep, user: CurrentUser, model_id: str,
+                   body: ExportRequest | None = None) -> Any:
+    """Build and sign an export bundle (the adapter, or merged into its base); it waits for a
+    compliance approval, with the memorization scan of a generative model beside it."""
+    if body is not None and body.merged:
+        return export.request_export(ctx, user, model_id,
+                                     merged=True).as_dict()  # type: ignore[call-arg]
     return export.request_export(ctx, user, model_id).as_dict()
