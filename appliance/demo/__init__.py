@@ -23,13 +23,20 @@ from appliance.gate import Principal
 from appliance.identity import add_user
 
 USERS = (("olivia", "operator"), ("carol", "compliance"), ("dmitri", "compliance"),
-         ("audra", "auditor"))
+         ("audra", "auditor"), ("adam", "admin"))
 
 Say = Callable[[str], None]
 
 
-def run_demo(home: Path | None = None, *, say: Say = print, train: bool = True) -> dict[str, Any]:
-    """Run every step; returns a summary (also used by the tests)."""
+def run_demo(
+    home: Path | None = None, *, say: Say = print, train: bool = True, sft: bool | None = None,
+    sft_base: Path | None = None,
+) -> dict[str, Any]:
+    """Run every step; returns a summary (also used by the tests).
+
+    ``train`` runs the classifier and its export, ``sft`` (default: as ``train``) the chat
+    model; ``sft_base`` is a causal LM directory the demo's admin registers for it (default:
+    the bundled SmolLM2)."""
     root = home or Path(tempfile.mkdtemp(prefix="appliance-demo-"))
     say(f"== 1. initialise a fresh home at {root}")
     init_home(root, force=home is not None and (root / "config.json").exists())
@@ -69,15 +76,19 @@ def run_demo(home: Path | None = None, *, say: Say = print, train: bool = True) 
 
     if train:
         _train_and_export(ctx, people, dataset_id, say, summary)
+    if train if sft is None else sft:  # the chat model follows --no-train unless told apart
+        _fine_tune_replies(ctx, people, originals, say, summary, sft_base)
 
-    say("\n== 7. the auditor verifies the log")
+    say("\n== 8. the auditor verifies the log")
     summary["audit"] = _verify(ctx, root, say)
 
-    say("\n== 8. nothing readable at rest: search the home for every ticket sentence")
+    say("\n== 9. nothing readable at rest: search the home for every ticket sentence")
     found = find_plaintext(root, [r["text"] for r in originals])
     summary["plaintext_hits"] = found
     say(f"searched {_count_files(root)} files for {len(originals)} ticket texts: "
         f"{len(found)} found" + (" -- FAILURE" if found else ""))
+    for path in found:
+        say(f"  ticket text in {path}")
     say("\n== done")
     say(f"home: {root}")
     say(f"serve the console:  appliance --home {root} serve   then open http://127.0.0.1:8443/")
@@ -125,6 +136,19 @@ def _train_and_export(
         return
     say("\n== 6. fine-tune a LoRA classifier on the approved data, then a two-person export")
     summary.update(train_and_export(ctx, people, dataset_id, say))
+
+
+def _fine_tune_replies(
+    ctx: Context, people: dict[str, Principal], originals: list[dict[str, Any]], say: Say,
+    summary: dict[str, Any], base_dir: Path | None,
+) -> None:
+    try:
+        from appliance.demo.sft_step import fine_tune_replies
+    except ModuleNotFoundError:
+        say("\n== 7. (fine-tuning a chat model is not part of this build yet; skipped)")
+        return
+    say("\n== 7. fine-tune a small chat model to answer tickets in our categories and tone")
+    summary.update(fine_tune_replies(ctx, people, originals, say, base_dir))
 
 
 def _verify(ctx: Context, root: Path, say: Say) -> dict[str, Any]:

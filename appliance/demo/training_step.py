@@ -18,14 +18,8 @@ from appliance.training import export, jobs, models
 DEMO_TIME_BUDGET_S = 75
 
 
-def train_and_export(
-    ctx: Context, people: dict[str, Principal], dataset_id: str, say: Callable[[str], None]
-) -> dict[str, Any]:
-    operator, compliance = people["olivia"], people["carol"]
-    job = jobs.submit_job(ctx, operator, {
-        "task": "classification", "dataset_ids": [dataset_id], "text_field": "text",
-        "label_field": "category", "time_budget_s": DEMO_TIME_BUDGET_S})
-    say(f"job {job.job_id} queued (defaults: the recipe picks method, rate and epochs)")
+def run_job(ctx: Context, job: jobs.JobInfo, say: Callable[[str], None]) -> jobs.JobInfo:
+    """Start the job's worker and narrate it until it ends; a failed job stops the demo."""
     jobs.start_worker(ctx, job.job_id)
     last: dict[str, Any] = {"state": "", "at": 0.0}
 
@@ -39,6 +33,18 @@ def train_and_export(
     final = jobs.wait_for_job(ctx, job.job_id, on_update=show, poll_s=2.0)
     if final.state != "SUCCEEDED" or not final.model_id:
         raise RuntimeError(f"demo training job ended {final.state}: {final.error}")
+    return final
+
+
+def train_and_export(
+    ctx: Context, people: dict[str, Principal], dataset_id: str, say: Callable[[str], None]
+) -> dict[str, Any]:
+    operator, compliance = people["olivia"], people["carol"]
+    job = jobs.submit_job(ctx, operator, {
+        "task": "classification", "dataset_ids": [dataset_id], "text_field": "text",
+        "label_field": "category", "time_budget_s": DEMO_TIME_BUDGET_S})
+    say(f"job {job.job_id} queued (defaults: the recipe picks method, rate and epochs)")
+    final = run_job(ctx, job, say)
     test = final.metrics.get("test", {})
     say(f"model {final.model_id}: test accuracy {test.get('accuracy', 0):.3f}, "
         f"macro F1 {test.get('macro_f1', 0):.3f}")
