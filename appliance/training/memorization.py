@@ -135,11 +135,15 @@ def scan(
     *,
     records: int,
     seed: int,
+    canary_repeats: int | None = None,
 ) -> dict[str, Any]:
     """Measure what ``model`` memorised of its training split; JSON, no secret, no record text.
 
-    ``train_examples`` is the training split as trained on (canary copies included: their count
-    is each canary's ``repeats``); ``records`` bounds the records prompted on each side."""
+    ``canaries`` are those the job inserted into its training split, each ``canary_repeats``
+    times; without that number, each one's copies in ``train_examples`` are counted (the split
+    with its canaries), and none found reads "unknown". ``train_examples`` may hold the
+    canaries or not: they are left out of the verbatim scan either way. ``records`` bounds the
+    records prompted on each side."""
     started = time.monotonic()
     was_training = model.training
     model.eval()
@@ -150,9 +154,9 @@ def scan(
         heldout = _verbatim(
             model, tokenizer, heldout_examples, records, random.Random(f"{seed}/heldout")
         )
-        repeats = _repeats(train_examples, canaries)
+        counted = _repeats(train_examples, canaries)
         inserted = [
-            {"sha256": c.sha256, "repeats": repeats[c.prompt],
+            {"sha256": c.sha256, "repeats": canary_repeats or counted[c.prompt] or None,
              **_exposure(model, tokenizer, c, i, seed)}
             for i, c in enumerate(canaries)
         ]
@@ -208,16 +212,14 @@ def _reasons(result: dict[str, Any]) -> list[str]:
     reasons = []
     limit = result["thresholds"]["exposure_bits"]
     for index, canary in enumerate(result["canaries"]):
-        if canary["repeats"] == 0:
-            continue  # not in the training split (a job that inserted none of them)
+        times = f"{canary['repeats']}x" if canary["repeats"] else "inserted"
         if canary["extracted"]:
             reasons.append(
-                f"canary {index + 1} ({canary['repeats']}x in training): greedy decoding "
-                "reproduces its secret"
+                f"canary {index + 1} ({times} in training): greedy decoding reproduces its secret"
             )
         elif canary["exposure"] >= limit:
             reasons.append(
-                f"canary {index + 1} ({canary['repeats']}x in training): exposure "
+                f"canary {index + 1} ({times} in training): exposure "
                 f"{canary['exposure']:.1f} bits >= {limit:.1f} (half of log2 |R|)"
             )
     verbatim = result["verbatim"]
