@@ -404,16 +404,20 @@ def cmd_model_show(args: argparse.Namespace) -> int:
 
     info = backend(args).show_model(args.model_id)
     intervals = card_intervals(info.card)
-    generation = generation_lines(info.card)
     if args.json:
         print_json({**info.as_dict(), "test_intervals": intervals,
                     "generation_intervals": generation_intervals(info.card)})
     else:
-        test = info.card.get("metrics", {}).get("test", {})
+        metrics = info.card.get("metrics", {})
+        test = metrics.get("test", {})
+        generation = generation_lines(info.card)
+        # exact match is shown once: in the generation lines, beside the base's
+        shown = {k: e for k, e in intervals.items()
+                 if k in test and not (generation and k in GENERATION_INTERVALS)}
         summary = {k: v for k, v in info.summary().items() if k not in intervals}
-        scan = info.card.get("metrics", {}).get("memorization")
+        scan = metrics.get("memorization")
         print_fields(summary | {f"test {key}": interval_text(test[key], entry)
-                                for key, entry in intervals.items()}
+                                for key, entry in shown.items()}
                      | generation
                      | ({"memorization": memorization_text(scan)} if scan is not None else {}))
     return 0
@@ -421,21 +425,23 @@ def cmd_model_show(args: argparse.Namespace) -> int:
 
 #: Generation metrics of a card (``card["metrics"]["generation"]``), in the order shown.
 GENERATION_METRICS = ("exact_match", "rouge_l", "chrf")
+GENERATION_INTERVALS = ("exact_match", "base_exact_match")
 
 
 def generation_intervals(card: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Wilson 95% intervals of exact match, the model's and the base's (each answer is right or
-    wrong); ROUGE-L and chrF are means of graded scores and get none."""
+    wrong; n is the number of prompts scored); ROUGE-L and chrF are means of graded scores and
+    get none."""
     from appliance.training.metrics import wilson_interval
 
     found = card.get("metrics", {}).get("generation") or {}
     out: dict[str, dict[str, Any]] = {}
-    for prefix, figures in (("", found), ("base_", found.get("base") or {})):
+    for key, figures in zip(GENERATION_INTERVALS, (found, found.get("base") or {}),
+                            strict=True):
         n, value = figures.get("n", found.get("n")), figures.get("exact_match")
         if isinstance(n, int) and n > 0 and isinstance(value, int | float):
-            low, high = wilson_interval(value * n, n)
-            out[f"{prefix}exact_match"] = {"n": n, "low": low, "high": high,
-                                           "method": "Wilson score, 95%"}
+            low, high = wilson_interval(round(value * n), n)
+            out[key] = {"n": n, "low": low, "high": high, "method": "Wilson score, 95%"}
     return out
 
 
