@@ -148,7 +148,7 @@ def request_export(
     export_id = new_export_id()
     details: dict[str, Any] = {"export_id": export_id, "contents": contents}
     if scan is not None:
-        details["memorization"] = memorization_summary(scan)
+        details |= memorization_summary(scan)
     weights = read_model_weights(
         ctx, principal, model_id, "model.export.request", model.resource(), "export", details
     )
@@ -182,16 +182,22 @@ def request_export(
 
 
 def memorization_summary(scan: dict[str, Any]) -> dict[str, Any]:
-    """What the audit events say of a scan: whether it flagged, the worst exposure, the
-    verbatim rates, the reasons (numbers and thresholds, never text of a record)."""
+    """What the audit events say of a scan, as flat details (audit details are scalars; decimals
+    as short strings): whether it flagged and on how many counts, the worst canary exposure in
+    bits, the verbatim rates on training and held-out records (never text of a record)."""
     verbatim = scan.get("verbatim") or {}
     return {
-        "flagged": bool(scan.get("flagged")),
-        "max_exposure": scan.get("max_exposure"),
-        "verbatim_train": (verbatim.get("train") or {}).get("rate"),
-        "verbatim_heldout": (verbatim.get("heldout") or {}).get("rate"),
-        "reasons": list(scan.get("reasons") or []),
+        "memorization_flagged": bool(scan.get("flagged")),
+        "memorization_reasons": len(scan.get("reasons") or []),
+        "memorization_canaries": len(scan.get("canaries") or []),
+        "memorization_max_exposure": _decimal(scan.get("max_exposure")),
+        "memorization_verbatim_train": _decimal((verbatim.get("train") or {}).get("rate")),
+        "memorization_verbatim_heldout": _decimal((verbatim.get("heldout") or {}).get("rate")),
     }
+
+
+def _decimal(value: Any) -> str | None:
+    return f"{value:.3f}" if isinstance(value, int | float) else None
 
 
 def _generative(model: ModelInfo) -> bool:
@@ -604,7 +610,7 @@ def _decision_details(export: ExportInfo, kept_reason: str) -> dict[str, Any]:
         **reason_details(kept_reason),
     }
     if export.memorization is not None:
-        details["memorization"] = memorization_summary(export.memorization)
+        details |= memorization_summary(export.memorization)
     return details
 
 
