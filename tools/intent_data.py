@@ -1147,7 +1147,7 @@ def make_heldout(
     """The hand-written queries plus noisy family-B ones, none equal to a train query."""
     rng = random.Random(seed)
     taken = {normalize(r["query"]) for r in train}
-    records = []
+    records: list[dict[str, str]] = []
     for intent in INTENTS:
         picked = []
         for query in HANDWRITTEN[intent]:

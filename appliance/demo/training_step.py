@@ -45,6 +45,7 @@ def train_and_export(
         "label_field": "category", "time_budget_s": DEMO_TIME_BUDGET_S})
     say(f"job {job.job_id} queued (defaults: the recipe picks method, rate and epochs)")
     final = run_job(ctx, job, say)
+    assert final.model_id is not None  # run_job raised otherwise
     test = final.metrics.get("test", {})
     say(f"model {final.model_id}: test accuracy {test.get('accuracy', 0):.3f}, "
         f"macro F1 {test.get('macro_f1', 0):.3f}")
