@@ -47,7 +47,7 @@ templates.env.filters["epoch"] = _epoch
 #: Which pages each role sees in the navigation (the policy still decides every action).
 NAV = {
     "operator": [("/datasets", "Datasets"), ("/jobs", "Jobs"), ("/models", "Models"),
-                 ("/exports", "Exports")],
+                 ("/chat", "Chat"), ("/exports", "Exports")],
     "compliance": [("/review", "Review queue"), ("/datasets", "Datasets"),
                    ("/exports", "Export approvals"), ("/audit", "Audit log")],
     # every page the policy lets an auditor open: the log (with verification and downloads),

@@ -1,5 +1,5 @@
 // The console's only script: served by the appliance, no external code. Pages work without it;
-// it adds confirmations, auto-submitting filters and live job updates.
+// it adds confirmations, auto-submitting filters, live job updates and the streamed chat.
 "use strict";
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -15,7 +15,8 @@ document.addEventListener("DOMContentLoaded", () => {
   if (live) followJob(live);
   const upload = document.querySelector("form.js-upload");
   if (upload) streamUpload(upload);
-  for (const form of document.querySelectorAll("form.js-predict")) tryModel(form);
+  const chat = document.querySelector("[data-chat]");
+  if (chat) chatPage(chat);
 });
 
 // The upload form sends the file itself as the request body (the browser streams it), with the
@@ -183,4 +184,162 @@ function drawLines(svg, series) {
   }
   const empty = document.querySelector(".chart-empty");
   if (empty) empty.hidden = true;
+}
+
+// The chat page: each pane is one model and its own conversation (answers differ, so each model
+// is sent the history it produced). A message goes to every visible pane at once, each answer
+// streamed as server-sent events read from the fetch body (EventSource cannot POST). Text is
+// only ever set as text; the guard's <ENTITY> placeholders are then marked.
+function chatPage(root) {
+  const form = root.querySelector("form.chat-form");
+  const input = form.querySelector("#chat-input");
+  const send = form.querySelector(".chat-send"), reset = form.querySelector(".chat-reset");
+  const error = root.querySelector(".chat-error");
+  const compare = root.querySelector("#chat-compare");
+  const compareBox = root.querySelector(".chat-compare");
+  const selects = [...root.querySelectorAll("[data-pane-select]")];
+  const panes = [...root.querySelectorAll(".chat-pane")].map((el, i) => (
+    { el, select: selects[i], log: el.querySelector(".chat-log"), title: el.querySelector(".pane-title"), history: [] }));
+  root.querySelector(".chat-panes").hidden = false;
+  compareBox.hidden = false;
+  reset.hidden = false;
+  const old = root.querySelector(".chat-answer");
+  if (old) old.remove();
+  const showPanes = () => {
+    panes[1].el.hidden = !compare.checked;
+    panes[1].select.disabled = !compare.checked;
+    root.classList.toggle("comparing", compare.checked);
+    for (const pane of panes) pane.title.textContent = pane.select.value;
+  };
+  const clear = (pane) => { pane.history = []; pane.log.replaceChildren(); };
+  compare.checked = compare.dataset.default === "on";
+  compare.addEventListener("change", () => {
+    const base = panes[0].select.selectedOptions[0]?.dataset.base;
+    if (compare.checked && base && [...panes[1].select.options].some((o) => o.value === base) &&
+        panes[1].select.value === panes[0].select.value) panes[1].select.value = base;
+    clear(panes[1]);
+    showPanes();
+  });
+  for (const pane of panes) pane.select.addEventListener("change", () => { clear(pane); showPanes(); });
+  reset.addEventListener("click", () => { panes.forEach(clear); error.hidden = true; input.focus(); });
+  showPanes();
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const text = input.value.trim();
+    if (!text) return;
+    error.hidden = true;
+    input.value = "";
+    send.disabled = true;
+    try {
+      await Promise.all(panes.filter((p) => !p.el.hidden).map((p) => ask(p, text)));
+    } finally {
+      send.disabled = false;
+      input.focus();
+    }
+  });
+
+  function options() {
+    const out = {};
+    for (const field of form.querySelectorAll("[data-option]")) {
+      const value = field.value.trim();
+      if (value === "") continue;
+      out[field.dataset.option] = Number(value);
+    }
+    return out;
+  }
+
+  function bubble(pane, role, text) {
+    const item = document.createElement("li");
+    item.className = `turn turn-${role}`;
+    const body = document.createElement("div");
+    body.className = "turn-text";
+    body.textContent = text;
+    item.append(body);
+    pane.log.append(item);
+    return item;
+  }
+
+  async function ask(pane, text) {
+    pane.history.push({ role: "user", content: text });
+    bubble(pane, "user", text);
+    const item = bubble(pane, "assistant", "");
+    item.classList.add("streaming");
+    const body = item.querySelector(".turn-text");
+    const meta = document.createElement("p");
+    meta.className = "turn-meta muted small";
+    item.append(meta);
+    let answer = "", ended = false;
+    try {
+      const response = await fetch(root.dataset.stream, {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "Accept": "text/event-stream",
+                   "X-CSRF-Token": root.dataset.csrf },
+        body: JSON.stringify({ model: pane.select.value, messages: pane.history, ...options() }),
+      });
+      const type = response.headers.get("content-type") || "";
+      if (!response.ok || !type.startsWith("text/event-stream")) {
+        const problem = await response.json().catch(() => ({
+          detail: response.redirected ? "your session has ended: reload the page and sign in" : `HTTP ${response.status}` }));
+        throw Object.assign(new Error(problem.detail || "the request failed"), { problem, status: response.status });
+      }
+      for await (const [name, data] of readEvents(response)) {
+        if (name === "token") { answer += data.text; body.textContent = answer; pane.log.scrollTop = pane.log.scrollHeight; }
+        else if (name === "withheld") { answer = data.notice; body.textContent = answer; item.classList.add("withheld"); }
+        else if (name === "error") throw Object.assign(new Error(data.detail), { problem: data, status: data.status });
+        else if (name === "end") { ended = true; meta.textContent = endNote(data); }
+      }
+      if (!ended) throw new Error("the answer stopped before its end");
+      pane.history.push({ role: "assistant", content: answer });
+      markPlaceholders(body);
+    } catch (failure) {
+      pane.history.pop();
+      item.classList.add("failed");
+      showProblem(error, failure.problem || { detail: String(failure.message || failure) }, failure.status || 0);
+      if (!answer) item.remove();
+    } finally {
+      item.classList.remove("streaming");
+    }
+  }
+}
+
+function endNote(data) {
+  const parts = [`${data.output_tokens} tokens`, data.finish];
+  const found = Object.entries(data.pii || {}).map(([k, n]) => `${k} ${n}`);
+  if (found.length) parts.push(`output guard ${data.withheld ? "withheld" : "redacted"}: ${found.join(", ")}`);
+  return parts.join(" · ");
+}
+
+async function* readEvents(response) {
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += decoder.decode(value, { stream: true });
+    let cut;
+    while ((cut = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 2);
+      let name = "message", data = "";
+      for (const line of block.split("\n")) {
+        if (line.startsWith("event: ")) name = line.slice(7);
+        else if (line.startsWith("data: ")) data += line.slice(6);
+      }
+      if (data) yield [name, JSON.parse(data)];
+    }
+  }
+}
+
+// <EMAIL_ADDRESS> and the like as <mark> elements, built node by node (never as HTML).
+function markPlaceholders(el) {
+  const text = el.textContent;
+  const parts = text.split(/(<[A-Z][A-Z_]{1,40}>)/);
+  if (parts.length === 1) return;
+  el.replaceChildren(...parts.filter((p) => p).map((part) => {
+    if (!/^<[A-Z][A-Z_]{1,40}>$/.test(part)) return document.createTextNode(part);
+    const mark = document.createElement("mark");
+    mark.textContent = part;
+    return mark;
+  }));
 }
