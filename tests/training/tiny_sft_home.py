@@ -112,8 +112,8 @@ def scan_result(flagged: bool) -> dict[str, Any]:
 def generation_result() -> dict[str, Any]:
     """Generation metrics as the engine records them (``card["metrics"]["generation"]``)."""
     return {
-        "n": 12, "exact_match": 0.75, "rouge_l": 0.81, "chrf": 77.5,
-        "base": {"n": 12, "exact_match": 0.0, "rouge_l": 0.12, "chrf": 9.3},
+        "n": 12, "exact_match": 0.75, "rouge_l": 0.81, "chrf": 0.775,
+        "base": {"n": 12, "exact_match": 0.0, "rouge_l": 0.12, "chrf": 0.093},
         "examples": [{"prompt": "what is the weather today 40", "reference": "it is sunny today",
                       "model": "it is sunny today", "base": "hello hello"}],
     }

@@ -145,8 +145,12 @@ def _model_page(request: Request, ctx: ContextDep, console: ConsoleDep, model_id
 @router.post("/models/{model_id}/exports")
 def request_export(ctx: ContextDep, console: ConsoleDep, form: FormDep,
                    model_id: str) -> Response:
-    """Build and sign a bundle for compliance to approve."""
-    info = export.request_export(ctx, console.principal, model_id)
+    """Build and sign a bundle for compliance to approve: a generative LoRA model's adapter
+    alone, or (``contents=merged``) the model with the adapter merged in."""
+    contents = str(form.get("contents", "") or "adapter")
+    if contents not in ("adapter", "merged"):
+        raise InvalidInput(f"unknown bundle contents {contents!r}: adapter or merged")
+    info = export.request_export(ctx, console.principal, model_id, merged=contents == "merged")
     return redirect("/exports", console, f"Export {info.export_id} requested; it needs a "
                     "compliance approval before it can be downloaded.")
 
