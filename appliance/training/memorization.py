@@ -204,6 +204,7 @@ def scan(
     reasons = _reasons(result)
     result["flagged"] = bool(reasons)
     result["reasons"] = reasons
+    result["notes"] = _notes(result)
     result["duration_s"] = round(time.monotonic() - started, 2)
     return result
 
@@ -238,6 +239,21 @@ def _reasons(result: dict[str, Any]) -> list[str]:
             f"no held-out baseline (>= {VERBATIM_RATE_WITHOUT_BASELINE:.0%})"
         )
     return reasons
+
+
+def _notes(result: dict[str, Any]) -> list[str]:
+    """What the scan could not measure, said plainly (a clean result is not always a pass)."""
+    notes = []
+    for key, label in (("train", "training"), ("heldout", "held-out")):
+        side = result["verbatim"][key]
+        if not side["scanned"]:
+            notes.append(
+                f"verbatim: none of {side['examined']} {label} records has an answer long "
+                f"enough to test (a held-back half of at least {MIN_SUFFIX_TOKENS} tokens)"
+            )
+    if not result["canaries"]:
+        notes.append("exposure: the job inserted no canaries (job option canaries)")
+    return notes
 
 
 def _turns(example: dict[str, Any]) -> tuple[Conversation, str]:
@@ -417,8 +433,44 @@ def _extrapolated_exposure(secret: float, sampled: Sequence[float]) -> float:
     return min(max(bits, 0.0), RANDOMNESS_BITS)
 
 
-@torch.inference_mode()
 def _log_perplexities(model: Any, context: list[int], answers: list[list[int]]) -> list[float]:
+    """``-log2 P(answer | context)`` for each answer: with the shared prefix's attention cache
+    when the model's cache can be repeated across a batch, else whole sequences."""
+    try:
+        return _cached_log_perplexities(model, context, answers)
+    except (AttributeError, NotImplementedError, TypeError):
+        # a cache without batch_repeat_interleave, or a forward without position_ids
+        return _full_log_perplexities(model, context, answers)
+
+
+@torch.inference_mode()
+def _full_log_perplexities(
+    model: Any, context: list[int], answers: list[list[int]]
+) -> list[float]:
+    """Whole sequences, right padded, batched: the plain way (and the reference in tests)."""
+    device = _device(model)
+    scores: list[float] = []
+    for start in range(0, len(answers), _BATCH):
+        chunk = answers[start : start + _BATCH]
+        width = len(context) + max(len(a) for a in chunk)
+        ids = torch.zeros((len(chunk), width), dtype=torch.long)
+        mask = torch.zeros((len(chunk), width), dtype=torch.long)
+        for row, answer in enumerate(chunk):
+            ids[row, : len(context) + len(answer)] = torch.tensor(context + answer)
+            mask[row, : len(context) + len(answer)] = 1
+        logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
+        logprobs = torch.log_softmax(logits[:, len(context) - 1 : -1].float(), dim=-1)
+        for row, answer in enumerate(chunk):
+            target = torch.tensor(answer, device=logprobs.device)
+            picked = logprobs[row, : len(answer)].gather(1, target[:, None]).sum()
+            scores.append(-float(picked) / math.log(2))
+    return scores
+
+
+@torch.inference_mode()
+def _cached_log_perplexities(
+    model: Any, context: list[int], answers: list[list[int]]
+) -> list[float]:
     """``-log2 P(answer | context)`` for each answer, batched.
 
     The answers differ only in the secret, so the context and the answers' common first tokens

@@ -22,10 +22,13 @@ from appliance.training.memorization import (
     SECRET_DIGITS,
     Canary,
     _answer_ids,
+    _cached_log_perplexities,
+    _draw_secret,
+    _full_log_perplexities,
     make_canaries,
     scan,
 )
-from tests.training.tiny_models import WORDS, make_tiny_llama
+from tests.training.tiny_models import WORDS, make_tiny_gpt2, make_tiny_llama
 
 #: Words of the canary's sentence the tiny vocabulary lacks (its digits are there).
 CANARY_WORDS = ("secret", "number", "of")
@@ -201,3 +204,42 @@ def assert_nothing_secret(result: dict[str, Any], setup: dict[str, Any]) -> None
     for example in setup["train"] + setup["heldout"]:
         for turn in example["messages"]:
             assert turn["content"] not in text
+
+
+@pytest.mark.parametrize("family", ["llama", "gpt2"])
+def test_candidates_scored_over_a_shared_cache_match_whole_sequences(
+    family: str, tmp_path: Path, memorised: dict[str, Any]
+) -> None:
+    """The shared prefix's cache (rotary or absolute positions) changes no score."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if family == "llama":
+        model, tokenizer = memorised["model"], memorised["tokenizer"]
+    else:
+        path = make_tiny_gpt2(tmp_path / "gpt2", chat_template=True)
+        model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True).eval()
+        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+    canary = memorised["canaries"][0]
+    rng = random.Random(0)
+    context = prompt_ids(tokenizer, canary.conversation())
+    answers = [_answer_ids(tokenizer, canary.answer(_draw_secret(rng))) for _ in range(40)]
+    cached = _cached_log_perplexities(model, context, answers)
+    whole = _full_log_perplexities(model, context, answers)
+    assert cached == pytest.approx(whole, rel=1e-4, abs=1e-3)
+
+
+def test_what_could_not_be_measured_is_said(memorised: dict[str, Any]) -> None:
+    short = [{"messages": [{"role": "user", "content": "hi"},
+                           {"role": "assistant", "content": "hello"}]}] * 5
+    result = scan(memorised["model"], memorised["tokenizer"], short, short, [],
+                  records=10, seed=1)
+    assert result["flagged"] is False and result["canaries"] == []
+    assert result["verbatim"]["train"] == {"examined": 5, "scanned": 0, "verbatim": 0,
+                                           "rate": None, "token_match": None}
+    assert result["notes"] == [
+        "verbatim: none of 5 training records has an answer long enough to test (a held-back "
+        "half of at least 8 tokens)",
+        "verbatim: none of 5 held-out records has an answer long enough to test (a held-back "
+        "half of at least 8 tokens)",
+        "exposure: the job inserted no canaries (job option canaries)",
+    ]

@@ -105,7 +105,7 @@ def scan_result(flagged: bool) -> dict[str, Any]:
         "controls": {"n": 1, "max_exposure": 1.1, "extracted": 0},
         "thresholds": {"exposure_bits": 14.9487, "verbatim_gap": 0.1, "verbatim_p_value": 0.05,
                        "verbatim_rate_without_baseline": 0.1, "min_suffix_tokens": 8},
-        "flagged": flagged, "reasons": reasons, "duration_s": 1.5,
+        "flagged": flagged, "reasons": reasons, "notes": [], "duration_s": 1.5,
     }
 
 
