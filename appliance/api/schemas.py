@@ -307,9 +307,10 @@ class Export(BaseModel):
     bundle_sha256: str | None
     created_at: str
     updated_at: str
-    contents: str = Field("adapter", description=(
-        "What the bundle holds: adapter (LoRA weights for the base), merged (the adapter "
-        "folded into the base) or weights (a fully fine-tuned model)."))
+    contents: str = Field(description=(
+        "What the bundle holds: weights (the model's trained weights, as stored), adapter (a "
+        "PEFT adapter directory for the base) or merged (the adapter folded into the base, a "
+        "standard Hugging Face directory)."))
     memorization: dict[str, Any] | None = Field(None, description=(
         "The memorization scan the approver sees (generative models): flagged, reasons, "
         "verbatim completion rates, canary exposure; never record text."))

@@ -493,10 +493,7 @@ class LocalBackend:
     def request_export(self, model_id: str, merged: bool = False) -> ExportInfo:
         from appliance.training import export
 
-        if merged:  # only then: a build whose export has no merged bundles still requests
-            return export.request_export(self.ctx, self.principal, model_id,
-                                         merged=True)  # type: ignore[call-arg]
-        return export.request_export(self.ctx, self.principal, model_id)
+        return export.request_export(self.ctx, self.principal, model_id, merged=merged)
 
     def list_exports(self) -> list[ExportInfo]:
         from appliance.training import export

@@ -167,8 +167,8 @@ def _register_exports(commands: argparse._SubParsersAction) -> None:  # type: ig
     request = export.add_parser("request", help="ask to export a model (operator)")
     request.add_argument("model_id", help="the model (mdl_...)")
     request.add_argument("--merged", action="store_true",
-                         help="a LoRA model: bundle the adapter folded into its base, a "
-                              "standard Hugging Face directory (default: the adapter alone)")
+                         help="a generative LoRA model: bundle the adapter folded into its base, "
+                              "a standard Hugging Face directory (default: the adapter alone)")
     add_json(request)
     add_token(request)
     request.set_defaults(handler=cmd_export_request)
@@ -595,10 +595,9 @@ def cmd_export_request(args: argparse.Namespace) -> int:
     else:
         print(f"export {info.export_id} requested for {info.model_id}: {info.state}")
         print(f"bundle sha256 {info.bundle_sha256}")
-        print(f"contents {getattr(info, 'contents', 'adapter')}")
-        scan = getattr(info, "memorization", None)
-        if scan is not None:
-            print(f"memorization {memorization_text(scan)}")
+        print(f"contents {info.contents}")
+        if info.memorization is not None:
+            print(f"memorization {memorization_text(info.memorization)}")
     return 0
 
 
@@ -607,9 +606,8 @@ def cmd_export_show(args: argparse.Namespace) -> int:
     if args.json:
         print_json(info.as_dict())
         return 0
-    fields = info.as_dict()
-    scan = fields.pop("memorization", None)
-    fields.setdefault("contents", "adapter")
+    fields = {k: "-" if v in (None, "") else v for k, v in info.as_dict().items()}
+    scan = info.memorization
     print_fields(fields | {"memorization": memorization_text(scan)})
     return 0
 
@@ -637,9 +635,9 @@ def cmd_export_list(args: argparse.Namespace) -> int:
     if args.json:
         print_json([e.as_dict() for e in items])
     else:
-        print_table([(e.export_id, e.model_id, getattr(e, "contents", "adapter"), e.state,
-                      _scan_cell(getattr(e, "memorization", None)), e.requested_by,
-                      e.approved_by or "-") for e in items],
+        print_table([(e.export_id, e.model_id, e.contents, e.state,
+                      _scan_cell(e.memorization), e.requested_by, e.approved_by or "-")
+                     for e in items],
                     ("ID", "MODEL", "CONTENTS", "STATE", "MEMORIZATION", "REQUESTED BY",
                      "APPROVED BY"))
     return 0

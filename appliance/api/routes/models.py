@@ -77,7 +77,5 @@ def request_export(ctx: ContextDep, user: CurrentUser, model_id: str,
                    body: ExportRequest | None = None) -> Any:
     """Build and sign an export bundle (the adapter, or merged into its base); it waits for a
     compliance approval, with the memorization scan of a generative model beside it."""
-    if body is not None and body.merged:
-        return export.request_export(ctx, user, model_id,
-                                     merged=True).as_dict()  # type: ignore[call-arg]
-    return export.request_export(ctx, user, model_id).as_dict()
+    merged = body.merged if body is not None else False
+    return export.request_export(ctx, user, model_id, merged=merged).as_dict()
