@@ -7,6 +7,12 @@ file or from CLI flags, and is validated before the first record is read.
 Default closed: a field the spec does not keep is redacted, named or not (see
 :mod:`appliance.datasets.fields`). The label field is kept by construction; ``keep_fields`` adds
 labels and ids that must stay as given.
+
+A chat dataset (``task = "sft"`` with ``messages_field``) holds a list of ``{"role", "content"}``
+turns per record: every ``content`` is redacted like any free text, while the roles (system,
+user, assistant: words of the schema, no personal data) are kept as given so that redaction can
+never turn a role into a placeholder; a role that looks like PII is still flagged to the
+reviewer, and training refuses any role but the three.
 """
 
 from __future__ import annotations
@@ -51,6 +57,9 @@ class DatasetSpec(BaseModel):
     label_field: str | None = None
     prompt_field: str | None = None
     response_field: str | None = None
+    messages_field: str | None = Field(
+        None, description="Chat field (sft): a list of {role, content} turns; contents are "
+        "redacted, roles kept.")
     redact_fields: list[str] = Field(
         default_factory=list, description="Free-text fields cleaned like the text field; "
         "redacted (as every field not kept is).")
@@ -73,11 +82,19 @@ class DatasetSpec(BaseModel):
     def _check_task_fields(self) -> DatasetSpec:
         if self.task == "classification" and not (self.text_field and self.label_field):
             raise ValueError("task 'classification' needs --text-field and --label-field")
-        if self.task == "sft" and not (self.prompt_field and self.response_field):
-            raise ValueError("task 'sft' needs --prompt-field and --response-field")
+        pair = bool(self.prompt_field and self.response_field)
+        if self.task == "sft" and not (pair or self.messages_field):
+            raise ValueError(
+                "task 'sft' needs --prompt-field and --response-field, or --messages-field"
+            )
+        if self.messages_field and (self.prompt_field or self.response_field):
+            raise ValueError("a chat dataset (messages_field) takes no prompt or response field")
+        if self.messages_field and self.messages_field in (self.text_field, self.label_field):
+            raise ValueError("the messages field cannot also be the text or label field")
         if self.classification not in CLASSIFICATIONS:
             raise ValueError(f"classification must be one of {', '.join(CLASSIFICATIONS)}")
-        overlap = set(self.drop_fields) & (set(self.text_fields()) | set(self.kept_fields()))
+        overlap = set(self.drop_fields) & (
+            set(self.text_fields()) | set(self.kept_fields()) | set(self.chat_fields()))
         if overlap:
             raise ValueError(f"fields both dropped and used: {', '.join(sorted(overlap))}")
         kept_text = [f for f in self.text_fields() if f in self.kept_fields()]
@@ -93,12 +110,21 @@ class DatasetSpec(BaseModel):
         return list(dict.fromkeys(f for f in fields if f))
 
     def kept_fields(self) -> list[str]:
-        """Fields stored as given: the label field and ``keep_fields``. All others are redacted."""
-        return list(dict.fromkeys(f for f in [self.label_field, *self.keep_fields] if f))
+        """Fields stored as given: the label field, a chat's roles and ``keep_fields``. All
+        others are redacted."""
+        roles = f"{self.messages_field}.role" if self.messages_field else None
+        return list(dict.fromkeys(f for f in [self.label_field, roles, *self.keep_fields] if f))
+
+    def chat_fields(self) -> list[str]:
+        """A chat's paths: the list and its turns' keys (schema, not data)."""
+        if not self.messages_field:
+            return []
+        return [self.messages_field, f"{self.messages_field}.role",
+                f"{self.messages_field}.content"]
 
     def named_fields(self) -> list[str]:
         """Every path the spec names (their keys are schema, not data)."""
-        return [*self.text_fields(), *self.kept_fields(), *self.drop_fields,
+        return [*self.text_fields(), *self.kept_fields(), *self.chat_fields(), *self.drop_fields,
                 *self.field_operators]
 
     def operator_field(self, path: str) -> str:
@@ -110,7 +136,8 @@ class DatasetSpec(BaseModel):
         return path
 
     def required_fields(self) -> list[str]:
-        fields = [self.text_field, self.label_field, self.prompt_field, self.response_field]
+        fields = [self.text_field, self.label_field, self.prompt_field, self.response_field,
+                  self.messages_field]
         return [f for f in fields if f]
 
     def operator_for(self, field: str) -> dict[str, Operator]:

@@ -6,7 +6,8 @@ the gate and stores what it returns in the vault; tests feed it directly.
 
 Flow: examples -> deterministic split per dataset (stratified for classification) -> multi-task
 mix -> recipe -> token features -> transformers ``Trainer`` (+ peft) -> best validation epoch ->
-validation and test metrics -> safetensors bytes.
+validation and test metrics -> (causal LMs) held-out generation against the base, and the
+memorization scan -> safetensors bytes.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ from appliance.training.trainer import (
     JobCallback,
     TrainHooks,
     load_trainable_weights,
+    supports_logits_to_keep,
 )
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".pkl", ".npz")
@@ -99,6 +101,7 @@ def run_training(
     hooks = hooks or TrainHooks()
     started = time.monotonic()
     device, precision = resolve_device(config)
+    gpu_memory = torch.cuda.get_device_properties(0).total_memory if device == "cuda" else None
     prepared = prepare(config, datasets, base, hooks)
     state = checkpoint.from_bytes(resume) if resume is not None else None
     if state is not None and state.get("split_sha256") != prepared.split["sha256"]:
@@ -115,6 +118,7 @@ def run_training(
             precision,
             lora_targets(prepared.base.model_type),
             prepared.pooling,
+            gpu_memory,
         )
     )
     for note in recipe.notes:
@@ -195,7 +199,13 @@ def new_model(prepared: Prepared, base: BaseModel, recipe: Recipe) -> tuple[nn.M
         max_length=recipe.max_length,
     )
     torch.manual_seed(recipe.seed)  # the head's initial weights
-    model = build_model(spec, base.path)
+    model = build_model(
+        spec,
+        base.path,
+        dtype=base_dtype(task.model_kind, recipe),
+        quantization=recipe.quantization,
+        gradient_checkpointing=recipe.gradient_checkpointing,
+    )
     if recipe.freeze_embeddings:
         # half of MiniLM's weights and most of its optimizer time, for no measurable accuracy
         inner: Any = getattr(model, "encoder", model)
@@ -203,6 +213,15 @@ def new_model(prepared: Prepared, base: BaseModel, recipe: Recipe) -> tuple[nn.M
     if recipe.device == "cpu":
         use_cpu_dropout(model)  # torch's CPU dropout masks cost a quarter of each step
     return model, spec
+
+
+def base_dtype(model_kind: str, recipe: Recipe) -> torch.dtype | None:
+    """bf16 base weights for LoRA on a bf16 GPU (the adapters stay fp32); else as stored."""
+    if recipe.device == "cuda" and recipe.precision == "bf16" and model_kind == "causal" and (
+        recipe.lora is not None
+    ):
+        return torch.bfloat16
+    return None
 
 
 def fit_model(
@@ -314,6 +333,10 @@ def make_trainer(
         use_cpu=recipe.device == "cpu",
         bf16=recipe.precision == "bf16",
         fp16=recipe.precision == "fp16",
+        activation_checkpointing=recipe.gradient_checkpointing,
+        activation_checkpointing_kwargs={"use_reentrant": False}
+        if recipe.gradient_checkpointing
+        else None,
         dataloader_num_workers=0,
         dataloader_pin_memory=recipe.device == "cuda",
         remove_unused_columns=False,
@@ -339,6 +362,7 @@ def make_trainer(
         budget=budget,
         # with a time budget the step count is only a ceiling: warm up over a tenth of an epoch
         warmup_steps=max(1, round(recipe.warmup_ratio * steps_per_epoch)) if budget else None,
+        answer_logits_only=task.model_kind == "causal" and supports_logits_to_keep(model),
     )
     trainer.remove_callback(PrinterCallback)
     return trainer
@@ -391,7 +415,7 @@ def final_metrics(fit: Fit, prepared: Prepared, hooks: TrainHooks) -> dict[str, 
     test = evaluate_split(fit, prepared, prepared.test, task.needs_predictions)
     summary = {k: test[k] for k in ("accuracy", "macro_f1", "loss", "perplexity") if k in test}
     hooks.log("test: " + ", ".join(f"{k} {v:.4f}" for k, v in summary.items()))
-    return {
+    metrics: dict[str, Any] = {
         "validation": validation,
         "test": test,
         "train": {
@@ -406,6 +430,86 @@ def final_metrics(fit: Fit, prepared: Prepared, hooks: TrainHooks) -> dict[str, 
             "curve": fit.callback.curve,
         },
     }
+    if task.model_kind == "causal":
+        metrics |= causal_metrics(fit, prepared, hooks, test)
+    return metrics
+
+
+def causal_metrics(
+    fit: Fit, prepared: Prepared, hooks: TrainHooks, test: dict[str, Any]
+) -> dict[str, Any]:
+    """Held-out generation (model and base) and the memorization scan, for a causal LM."""
+    from appliance.training.heldout import generation_metrics, summary_line
+
+    config = prepared.config
+    out: dict[str, Any] = {}
+    step, epoch = fit.trainer.state.global_step, fit.trainer.state.epoch
+    secrets = [c.secret for c in prepared.canaries]
+    if config is None:
+        return out
+
+    def progress(done: int, total: int, eta: float | None) -> None:
+        hooks.on_progress({"phase": "evaluating", "step": done, "total": total,
+                           "eta_s": eta, "loss": None, "epoch": epoch})
+
+    if config.eval_generations > 0 and prepared.test:
+        generation = generation_metrics(
+            fit.model,
+            prepared.tokenizer,
+            prepared.test,
+            limit=config.eval_generations,
+            max_new_tokens=fit.recipe.max_new_tokens or 64,
+            compare_base=config.compare_base,
+            load_base=lambda: _load_base(prepared, fit),
+            secrets=secrets,
+            progress=progress,
+        )
+        if generation is not None:
+            out["generation"] = generation
+            # the test split's exact match beside its loss (its own n: the examples scored)
+            test["exact_match"] = generation["exact_match"]
+            if generation["base"] is not None:
+                test["base_exact_match"] = generation["base"]["exact_match"]
+            hooks.log(summary_line(generation))
+    if prepared.canaries or config.memorization_records > 0:
+        hooks.on_progress({"phase": "evaluating", "step": step, "total": step,
+                           "eta_s": None, "loss": None, "epoch": epoch})
+        scan = memorization_scan(fit, prepared, config)
+        if scan is not None:
+            out["memorization"] = scan
+            verdict = "flagged" if scan.get("flagged") else "not flagged"
+            hooks.log(f"memorization scan: {verdict}")
+    return out
+
+
+def memorization_scan(fit: Fit, prepared: Prepared, config: JobConfig) -> dict[str, Any] | None:
+    """The scan's result (JSON-able, no secrets, no record text), or None without the module."""
+    try:
+        from appliance.training import memorization
+    except ImportError:  # pragma: no cover - the module ships with the appliance
+        return None
+    result: dict[str, Any] = memorization.scan(
+        fit.model,
+        prepared.tokenizer,
+        prepared.clean_train,
+        prepared.test,
+        prepared.canaries,
+        records=config.memorization_records,
+        seed=config.seed,
+    )
+    return result
+
+
+def _load_base(prepared: Prepared, fit: Fit) -> nn.Module:
+    """The untuned base beside a fully fine-tuned model, on the same device."""
+    from transformers import AutoModelForCausalLM
+
+    assert prepared.base_model is not None
+    model = AutoModelForCausalLM.from_pretrained(
+        str(prepared.base_model.path), local_files_only=True,
+        dtype=base_dtype("causal", fit.recipe)
+    )
+    return model.to(fit.recipe.device)
 
 
 # -- environment ---------------------------------------------------------------------------------

@@ -13,6 +13,8 @@ from typing import Any
 
 import torch
 
+from appliance.training.tasks.sft import end_of_turn_ids, render, templated
+
 Conversation = list[dict[str, str]]
 
 
@@ -55,19 +57,15 @@ def render_conversation(tokenizer: Any, conversation: Conversation) -> str:
     """The conversation as the model sees it, ending where the assistant's answer begins.
 
     With a chat template, the template's own text; without one, the turns' contents joined by
-    newlines (a plain LM continues the text)."""
-    if getattr(tokenizer, "chat_template", None):
-        return str(
-            tokenizer.apply_chat_template(conversation, tokenize=False, add_generation_prompt=True)
-        )
-    return "\n".join(turn["content"] for turn in conversation) + "\n"
+    newlines (a plain LM continues the text). The same rendering SFT trains on
+    (:func:`appliance.training.tasks.sft.render`)."""
+    return render(tokenizer, conversation, generation_prompt=True)
 
 
 def prompt_ids(tokenizer: Any, conversation: Conversation) -> list[int]:
     """Token ids of the rendered conversation (a template holds its own special tokens)."""
-    templated = bool(getattr(tokenizer, "chat_template", None))
     text = render_conversation(tokenizer, conversation)
-    return list(tokenizer(text, add_special_tokens=not templated)["input_ids"])
+    return list(tokenizer(text, add_special_tokens=not templated(tokenizer))["input_ids"])
 
 
 @torch.inference_mode()
@@ -90,6 +88,8 @@ def generate_batch(
     order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
     results: list[Generated | None] = [None] * len(encoded)
     pad = int(tokenizer.pad_token_id)
+    # EOS and the template's end-of-turn token (they differ for Llama 3, Gemma, ...)
+    stops = end_of_turn_ids(tokenizer)
     if options.seed is not None:
         torch.manual_seed(options.seed)
     was_training = model.training
@@ -109,17 +109,24 @@ def generate_batch(
                 attention_mask=mask.to(device),
                 max_new_tokens=options.max_new_tokens,
                 pad_token_id=pad,
-                eos_token_id=tokenizer.eos_token_id,
+                eos_token_id=stops or None,
                 **options.generate_kwargs(),
             )
             for row, i in enumerate(chunk):
-                new = output[row, width:].tolist()
-                if tokenizer.eos_token_id is not None and tokenizer.eos_token_id in new:
-                    new = new[: new.index(tokenizer.eos_token_id) + 1]
-                while new and new[-1] == pad and pad != tokenizer.eos_token_id:
-                    new.pop()
+                new = _until_stop(output[row, width:].tolist(), stops, pad)
                 text = tokenizer.decode(new, skip_special_tokens=True)
                 results[i] = Generated(str(text).strip(), len(encoded[i]), len(new))
     finally:
         model.train(was_training)
     return [r for r in results if r is not None]
+
+
+def _until_stop(new: list[int], stops: list[int], pad: int) -> list[int]:
+    """The generated tokens up to and including the first stop token; a finished row's
+    padding after it is no output."""
+    for index, token in enumerate(new):
+        if token in stops:
+            return new[: index + 1]
+    while new and new[-1] == pad:
+        new = new[:-1]
+    return new

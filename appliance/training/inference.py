@@ -20,7 +20,6 @@ from appliance.training.modeling import (
     load_weights,
     spec_from_bytes,
 )
-from appliance.training.tasks.sft import render_prompt
 
 
 @dataclass
@@ -53,28 +52,23 @@ class Predictor:
                 results[i] = {"label": self.spec.labels[k], "score": round(float(s), 6)}
         return results
 
-    @torch.inference_mode()
     def generate(self, prompt: str, max_new_tokens: int = 64) -> str:
-        text = render_prompt(self.tokenizer, prompt)
-        templated = bool(getattr(self.tokenizer, "chat_template", None))
-        inputs = self.tokenizer(text, return_tensors="pt", add_special_tokens=not templated)
-        inputs = inputs.to(self.device)
-        output = self.model.generate(  # type: ignore[operator]
-            **inputs,
-            max_new_tokens=max_new_tokens,
-            do_sample=False,
-            pad_token_id=self.tokenizer.pad_token_id,
-            eos_token_id=self.tokenizer.eos_token_id,
+        """A greedy answer to one prompt (a user turn), as :func:`generate_batch` gives it."""
+        from appliance.training.generation import GenerationOptions, generate_batch
+
+        [answer] = generate_batch(
+            self.model, self.tokenizer, [prompt], GenerationOptions(max_new_tokens=max_new_tokens)
         )
-        new_tokens = output[0, inputs["input_ids"].shape[1] :]
-        return str(self.tokenizer.decode(new_tokens, skip_special_tokens=True))
+        return answer.text
 
 
 def load_predictor(weights: bytes, base_path: Path, device: str | None = None) -> Predictor:
     """Rebuild the model the weights were trained as; LoRA adapters are merged for speed."""
     spec = spec_from_bytes(weights)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    model = build_model(spec, base_path)
+    # a causal LM on a GPU in bf16 (half the memory; what it trained in); else as stored
+    bf16 = device == "cuda" and spec.model_kind == "causal" and torch.cuda.is_bf16_supported()
+    model = build_model(spec, base_path, dtype=torch.bfloat16 if bf16 else None)
     load_weights(model, spec, weights)
     if spec.lora is not None:
         model = model.merge_and_unload()  # type: ignore[operator]

@@ -58,7 +58,11 @@ def classification_metrics(logits: Any, label_ids: Any, labels: list[str]) -> di
 #   (true, predicted) pairs amounts to) 2000 times with a fixed seed, so the card reads the same
 #   on every view; below BOOTSTRAP_MIN_N examples the resamples repeat too few distinct splits to
 #   mean anything, and the card says "n too small" instead;
-# - loss and perplexity are means of per-example losses that are not kept: no interval, said so.
+# - loss and perplexity are means of per-example losses that are not kept: no interval, said so;
+# - exact match of held-out generation (causal LMs) is a proportion of the examples scored
+#   (``metrics.generation.n``, which ``eval_generations`` may make smaller than the test split):
+#   a Wilson interval on that n, for the tuned model (``exact_match``) and for the base
+#   (``base_exact_match``) answering the same prompts.
 
 CONFIDENCE = 0.95
 Z_95 = 1.959963984540054  # the standard normal's 97.5% quantile
@@ -147,11 +151,31 @@ def interval_text(value: float, entry: dict[str, Any]) -> str:
 
 def card_intervals(card: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """:func:`metric_intervals` of a model card's test metrics; the test-set size comes from the
-    card's split where the task's metrics do not count it (language-model losses)."""
-    test = dict(card.get("metrics", {}).get("test", {}))
+    card's split where the task's metrics do not count it (language-model losses). A causal
+    LM's card adds ``exact_match`` and ``base_exact_match`` from its held-out generation."""
+    metrics = card.get("metrics", {})
+    test = dict(metrics.get("test", {}))
     if not isinstance(test.get("n"), int):
         sizes = [(d.get("sizes") or {}).get("test")
                  for d in card.get("split", {}).get("datasets", {}).values()]
         if sizes and all(isinstance(s, int) for s in sizes):
             test["n"] = sum(sizes)
-    return metric_intervals(test)
+    out = metric_intervals(test)
+    generation = metrics.get("generation")
+    if isinstance(generation, dict):
+        for key, scores in (("exact_match", generation), ("base_exact_match",
+                                                          generation.get("base"))):
+            entry = _proportion_interval(scores or {}, "exact_match")
+            if entry is not None:
+                out[key] = entry
+    return out
+
+
+def _proportion_interval(scores: dict[str, Any], key: str) -> dict[str, Any] | None:
+    value, n = scores.get(key), scores.get("n")
+    if not isinstance(value, int | float):
+        return None
+    if not isinstance(n, int) or n <= 0:
+        return {"n": n, "note": "no interval: the number of examples was not recorded"}
+    low, high = wilson_interval(round(value * n), n)
+    return {"n": n, "low": low, "high": high, "method": "Wilson score, 95%"}

@@ -159,8 +159,17 @@ class ModelSpec:
         return cls(**data)
 
 
-def build_model(spec: ModelSpec, base_path: Path, dtype: torch.dtype | None = None) -> nn.Module:
-    """The untrained model for ``spec``: base weights, a fresh head, LoRA adapters if any."""
+def build_model(
+    spec: ModelSpec,
+    base_path: Path,
+    dtype: torch.dtype | None = None,
+    quantization: str = "none",
+    gradient_checkpointing: bool = False,
+) -> nn.Module:
+    """The untrained model for ``spec``: base weights, a fresh head, LoRA adapters if any.
+
+    ``quantization="4bit"`` loads a causal base in 4-bit NF4 through bitsandbytes (QLoRA; CUDA
+    only, the optional ``gpu`` extra, imported only here) with ``dtype`` as compute dtype."""
     from transformers import AutoModel, AutoModelForCausalLM
 
     kwargs: dict[str, Any] = {"local_files_only": True}
@@ -168,7 +177,17 @@ def build_model(spec: ModelSpec, base_path: Path, dtype: torch.dtype | None = No
         kwargs["dtype"] = dtype
     model: nn.Module
     if spec.model_kind == "causal":
+        if quantization == "4bit":
+            kwargs.update(four_bit_options(dtype or torch.bfloat16))
         model = AutoModelForCausalLM.from_pretrained(str(base_path), **kwargs)
+        if quantization == "4bit":
+            from peft import prepare_model_for_kbit_training
+
+            model = prepare_model_for_kbit_training(
+                model,
+                use_gradient_checkpointing=gradient_checkpointing,
+                gradient_checkpointing_kwargs={"use_reentrant": False},
+            )
     else:
         try:  # BERT-like encoders carry a pooler we never use: skip its weights and compute
             encoder = AutoModel.from_pretrained(str(base_path), add_pooling_layer=False, **kwargs)
@@ -178,6 +197,32 @@ def build_model(spec: ModelSpec, base_path: Path, dtype: torch.dtype | None = No
     if spec.lora is not None:
         model = apply_lora(model, spec)
     return model
+
+
+def four_bit_options(compute_dtype: torch.dtype) -> dict[str, Any]:
+    """``from_pretrained`` arguments for a 4-bit NF4 base with double quantization (QLoRA,
+    Dettmers et al., 2023) on the current CUDA device."""
+    import importlib.util
+
+    if importlib.util.find_spec("bitsandbytes") is None:
+        from appliance.errors import InvalidInput
+
+        raise InvalidInput(
+            "4-bit quantization needs bitsandbytes: install the appliance's 'gpu' extra"
+        )
+    from transformers import BitsAndBytesConfig
+
+    config = BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_use_double_quant=True,
+        bnb_4bit_compute_dtype=compute_dtype,
+    )
+    return {
+        "quantization_config": config,
+        "dtype": compute_dtype,
+        "device_map": {"": torch.cuda.current_device()},
+    }
 
 
 def apply_lora(model: nn.Module, spec: ModelSpec) -> nn.Module:

@@ -3,14 +3,19 @@
 Each dataset is split on its own (stratified by label for classification, seeded), so adding a
 dataset to a job never moves another's examples between splits; the split is recorded with the
 job (sizes, seed, held-out indices, a digest) and a resume refuses data whose digest changed.
+
+Canaries (``config.canaries``, causal tasks) are made from the job's seed and inserted into the
+training split only, after the split: they never reach validation or test, the split's digest
+does not depend on them, and a resume makes the same ones again instead of storing them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +42,12 @@ class Prepared:
     stats: DataStats
     base: BaseFacts
     pooling: str | None
+    #: The memorization scan's canaries (secrets: never logged, stored or shown), and the
+    #: training examples without them.
+    canaries: list[Any] = field(default_factory=list)
+    clean_train: list[dict[str, Any]] = field(default_factory=list)
+    config: JobConfig | None = None
+    base_model: BaseModel | None = None
 
 
 def prepare(
@@ -73,7 +84,12 @@ def prepare(
     labels = task.label_names([*train, *validation, *test])
     if task.model_kind == "encoder" and len(labels) < 2:
         raise InvalidInput(f"classification needs at least 2 labels, found {len(labels)}")
+    clean_train = train
+    canaries = make_job_canaries(config, causal)
+    if canaries:
+        train = insert_canaries(train, canaries, config.canary_repeats, config.seed)
     lengths = task.token_lengths(train, tokenizer)
+    answers = task.answer_lengths(clean_train, tokenizer)
     stats = DataStats(
         len(train),
         len(validation),
@@ -81,10 +97,12 @@ def prepare(
         percentile(lengths, 50),
         percentile(lengths, 99),
         max(lengths),
+        percentile(answers, 99),
     )
+    inserted = f" (with {len(canaries)} canaries x {config.canary_repeats})" if canaries else ""
     hooks.log(
-        f"data: {stats.n_train} train, {len(validation)} validation, {len(test)} test; "
-        f"{len(labels)} labels; tokens p50 {stats.length_p50}, p99 {stats.length_p99}"
+        f"data: {stats.n_train} train{inserted}, {len(validation)} validation, {len(test)} "
+        f"test; {len(labels)} labels; tokens p50 {stats.length_p50}, p99 {stats.length_p99}"
     )
     split_doc = {"seed": seed, "datasets": records, "tags": tags, "weights": config.dataset_weights}
     split_doc["sha256"] = hashlib.sha256(json.dumps(split_doc, sort_keys=True).encode()).hexdigest()
@@ -96,11 +114,50 @@ def prepare(
             else detect_pooling(base.path, facts.model_type, _is_decoder(base.path))
         )
     return Prepared(
-        task, tokenizer, train, validation, test, labels, tags, split_doc, stats, facts, pooling
+        task,
+        tokenizer,
+        train,
+        validation,
+        test,
+        labels,
+        tags,
+        split_doc,
+        stats,
+        facts,
+        pooling,
+        canaries,
+        clean_train,
+        config,
+        base,
     )
 
 
-FIELD_ROLES = ("text_field", "label_field", "prompt_field", "response_field")
+def make_job_canaries(config: JobConfig, causal: bool) -> list[Any]:
+    """The job's canaries, made again from its seed on every run (a resume gets the same)."""
+    if config.canaries <= 0:
+        return []
+    if not causal:
+        raise InvalidInput("canaries apply to causal language models (task sft), not "
+                           f"to task '{config.task}'")
+    from appliance.training.memorization import make_canaries
+
+    return list(make_canaries(config.canaries, config.seed))
+
+
+def insert_canaries(
+    train: list[dict[str, Any]], canaries: Sequence[Any], repeats: int, seed: int
+) -> list[dict[str, Any]]:
+    """Training examples with each canary's examples at seeded positions (the sampler shuffles
+    again per epoch; this keeps even an unshuffled pass from seeing them all at the end)."""
+    out = list(train)
+    rng = random.Random(f"canaries:{seed}")
+    for canary in canaries:
+        for example in canary.examples(repeats):
+            out.insert(rng.randint(0, len(out)), example)
+    return out
+
+
+FIELD_ROLES = ("text_field", "label_field", "prompt_field", "response_field", "messages_field")
 
 
 def _with_dataset_fields(config: JobConfig, fields: dict[str, str] | None) -> JobConfig:

@@ -114,9 +114,12 @@ def test_sft_loss_covers_the_response_only(tiny_gpt2: Any) -> None:
 
     tokenizer = load_tokenizer(tiny_gpt2, causal=True)
     task = get_task("sft")
-    [feature] = task.encode(
-        [{"prompt": "what is the weather", "response": "it is sunny"}], tokenizer, 64, []
+    [example] = task.to_examples(
+        [{"prompt": "what is the weather", "response": "it is sunny"}],
+        JobConfig(task="sft", dataset_ids=["ds_a"]),
+        None,
     )
+    [feature] = task.encode([example], tokenizer, 64, [])
     prompt_len = feature["labels"].count(-100)
     response = tokenizer.decode(feature["input_ids"][prompt_len:])
     prompt = tokenizer.decode(feature["input_ids"][:prompt_len])

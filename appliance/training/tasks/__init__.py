@@ -62,6 +62,11 @@ class Task(ABC):
     def token_lengths(self, examples: Sequence[dict[str, Any]], tokenizer: Any) -> list[int]:
         """Untruncated token count per example, for choosing ``max_length``."""
 
+    def answer_lengths(self, examples: Sequence[dict[str, Any]], tokenizer: Any) -> list[int]:
+        """Token count of each example's answer (generative tasks; empty otherwise), for the
+        generation limit of the held-out evaluation."""
+        return []
+
     def label_names(self, examples: Sequence[dict[str, Any]]) -> list[str]:
         """The label vocabulary (empty for tasks without labels)."""
         return []
