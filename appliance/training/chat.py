@@ -586,13 +586,13 @@ def open_stream(ctx: Context, principal: Principal, ref: str | ModelRef, prompt:
     options = options or make_options()
     make_options(options.max_new_tokens, options.temperature, options.top_p, options.seed)
     target = resolve(ctx, ref)
-    guard = OutputGuard.for_settings(ctx.settings)
     action = begin_action(ctx, principal, ACTION, target.resource, PURPOSE,
-                          request_details(target.ref, [prompt], options, guard.mode,
-                                          stream=True))
+                          request_details(target.ref, [prompt], options,
+                                          ctx.settings.generation_guard, stream=True))
     try:
         lm = _load(ctx, principal, target, action)
         [length] = _prompt_lengths(lm, [conversation], options, target.ref)
+        guard = OutputGuard.for_settings(ctx.settings)  # the analyzer: built once per process
         return ChatStream(ctx, action, target.ref, lm, conversation, length, options, guard)
     except BaseException as exc:
         action.fail(exc)
