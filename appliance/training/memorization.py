@@ -253,6 +253,14 @@ def _notes(result: dict[str, Any]) -> list[str]:
             )
     if not result["canaries"]:
         notes.append("exposure: the job inserted no canaries (job option canaries)")
+    limit = result["thresholds"]["exposure_bits"]
+    for index, canary in enumerate(result["canaries"]):
+        if canary["sampled_rank"] == 1 and canary["exposure"] < limit and not canary["extracted"]:
+            notes.append(
+                f"canary {index + 1}: ranked above all {result['candidates']} sampled "
+                f"candidates, exposure {canary['exposure']:.1f} bits (below {limit:.1f}): "
+                "partly memorised"
+            )
     return notes
 
 
@@ -357,8 +365,8 @@ def _greedy(
     pad = int(tokenizer.pad_token_id)
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
     results: list[list[int]] = [[] for _ in prompts]
-    for start in range(0, len(order), _BATCH // 2):
-        chunk = order[start : start + _BATCH // 2]
+    for start in range(0, len(order), _BATCH):
+        chunk = order[start : start + _BATCH]
         width = max(len(prompts[i]) for i in chunk)
         ids = torch.full((len(chunk), width), pad, dtype=torch.long)
         mask = torch.zeros((len(chunk), width), dtype=torch.long)
