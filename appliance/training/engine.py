@@ -505,11 +505,12 @@ def _load_base(prepared: Prepared, fit: Fit) -> nn.Module:
     from transformers import AutoModelForCausalLM
 
     assert prepared.base_model is not None
-    model = AutoModelForCausalLM.from_pretrained(
-        str(prepared.base_model.path), local_files_only=True,
-        dtype=base_dtype("causal", fit.recipe)
+    model: Any = AutoModelForCausalLM.from_pretrained(
+        str(prepared.base_model.path),
+        local_files_only=True,
+        dtype=base_dtype("causal", fit.recipe),
     )
-    return model.to(fit.recipe.device)
+    return model.to(fit.recipe.device)  # type: ignore[no-any-return]
 
 
 # -- environment ---------------------------------------------------------------------------------

@@ -178,7 +178,8 @@ def build_model(
     model: nn.Module
     if spec.model_kind == "causal":
         if quantization == "4bit":
-            kwargs.update(four_bit_options(dtype or torch.bfloat16))
+            bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+            kwargs.update(four_bit_options(dtype or (torch.bfloat16 if bf16 else torch.float16)))
         model = AutoModelForCausalLM.from_pretrained(str(base_path), **kwargs)
         if quantization == "4bit":
             from peft import prepare_model_for_kbit_training

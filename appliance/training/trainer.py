@@ -332,7 +332,8 @@ def supports_logits_to_keep(model: nn.Module) -> bool:
     """Whether the (PEFT-wrapped) causal LM takes ``logits_to_keep`` (transformers' LMs do)."""
     import inspect
 
-    inner = model.get_base_model() if hasattr(model, "get_base_model") else model
+    getter: Any = getattr(model, "get_base_model", None)
+    inner = getter() if callable(getter) else model
     try:
         return "logits_to_keep" in inspect.signature(inner.forward).parameters
     except (TypeError, ValueError):
