@@ -234,9 +234,35 @@ _runs_job if input.action == "job.resume"
 #   catalogue check (test_data_catalogue_is_consistent, and the engine when it
 #   loads the policy).
 _violations contains name if {
-	_spec.resource_type
+	_on_a_resource
 	some name in _resource_violations
 }
+
+# METADATA
+# title: Resource types
+# description: |
+#   The types of resource an action acts on: its resource_type, or the list in
+#   its resource_types (model.generate: a trained model or a base model).
+_resource_types contains kind if {
+	kind := _spec.resource_type
+	is_string(kind)
+}
+
+_resource_types contains kind if {
+	some kind in _spec.resource_types
+	is_string(kind)
+}
+
+# METADATA
+# title: Acts on a resource
+# description: True for an action that declares the type(s) of resource it acts on.
+_on_a_resource if count(_resource_types) > 0
+
+# The resource's type as reason texts name it: its own when it is one the action accepts, else
+# the accepted types ("model or base_model").
+_type_label := input.resource.type if {
+	_resource_type_ok
+} else := concat(" or ", sort(_resource_types))
 
 # METADATA
 # title: Resource id
@@ -250,7 +276,7 @@ _resource_id := id if {
 # METADATA
 # title: Resource type matches
 # description: True when the resource is of the type the action acts on.
-_resource_type_ok if input.resource.type == _spec.resource_type
+_resource_type_ok if input.resource.type in _resource_types
 
 # METADATA
 # title: Resource type
@@ -258,7 +284,7 @@ _resource_type_ok if input.resource.type == _spec.resource_type
 _resource_violations contains "resource.type" if not _resource_type_ok
 
 _reason["resource.type"] := concat("", [
-	"resource: ", input.action, " needs a ", _spec.resource_type,
+	"resource: ", input.action, " needs a ", _type_label,
 	" resource, got ", _text(object.get(input, ["resource", "type"], null)),
 ]) if "resource.type" in _violations
 
@@ -267,14 +293,14 @@ _reason["resource.type"] := concat("", [
 # description: Violated by an action on a resource whose id is missing, since nothing could be audited against it.
 _resource_violations contains "resource.id" if not _resource_id
 
-_reason["resource.id"] := concat("", ["resource: ", input.action, " needs the ", _spec.resource_type, "'s id"]) if {
+_reason["resource.id"] := concat("", ["resource: ", input.action, " needs the ", _type_label, "'s id"]) if {
 	"resource.id" in _violations
 }
 
 # "dataset ds_1", or "the dataset" when the id is missing: used in reason texts.
-_resource_label := concat(" ", [_spec.resource_type, _resource_id]) if {
+_resource_label := concat(" ", [_type_label, _resource_id]) if {
 	_resource_id
-} else := concat(" ", ["the", _spec.resource_type])
+} else := concat(" ", ["the", _type_label])
 
 # ---------------------------------------------------------------------------
 # Lifecycle state
@@ -300,7 +326,7 @@ _resource_violations contains "state" if {
 
 _reason["state"] := concat("", [
 	"state: ", input.action, " needs ", concat(" or ", _spec.states), ", ",
-	_spec.resource_type, " is ", _text(object.get(input, ["resource", "state"], null)),
+	_type_label, " is ", _text(object.get(input, ["resource", "state"], null)),
 ]) if "state" in _violations
 
 # ---------------------------------------------------------------------------
@@ -523,13 +549,13 @@ _text(value) := value if {
 # ---------------------------------------------------------------------------
 
 _action_keys := {
-	"resource_type", "states", "purposes", "contents", "separation_of_duties",
+	"resource_type", "resource_types", "states", "purposes", "contents", "separation_of_duties",
 	"distinct_approvals", "needs_classification", "needs_approvals", "requester_only",
 }
 
 _flag_keys := {"contents", "distinct_approvals", "needs_classification", "needs_approvals", "requester_only"}
 
-_list_keys := {"states", "purposes"}
+_list_keys := {"states", "purposes", "resource_types"}
 
 # Keys that only mean something for an action on a resource.
 _resource_keys := {
@@ -597,6 +623,7 @@ load_errors contains msg if {
 load_errors contains msg if {
 	some action, spec in data.appliance.actions
 	not spec.resource_type
+	not spec.resource_types
 	some key, _ in spec
 	key in _resource_keys
 	msg := concat("", ["data.appliance.actions[\"", action, "\"]: ", key, " needs a resource_type"])

@@ -536,3 +536,13 @@ test_deny_reasons_are_sorted_and_deterministic if {
 	d.reasons == sort(d.reasons)
 	count(d.reasons) == 5
 }
+
+test_deny_generate_from_another_resource_type if {
+	d := authz.decision with input as _read("oscar", "operator", "model.generate", {"type": "dataset", "id": "ds_1"}, "inference")
+	d.reasons == ["resource: model.generate needs a base_model or model resource, got dataset"]
+}
+
+test_deny_generate_without_the_model_id if {
+	d := authz.decision with input as _read("oscar", "operator", "model.generate", {"type": "model"}, "inference")
+	d.reasons == ["resource: model.generate needs the model's id"]
+}

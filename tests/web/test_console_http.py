@@ -152,7 +152,7 @@ def test_every_console_page_renders_for_its_role(site: LiveServer) -> None:
 
 def test_navigation_lists_each_roles_pages(site: LiveServer) -> None:
     expected = {"carol": ["/review", "/datasets", "/exports", "/audit"],
-                "olivia": ["/datasets", "/jobs", "/models", "/exports"],
+                "olivia": ["/datasets", "/jobs", "/models", "/chat", "/exports"],
                 "audra": ["/audit", "/datasets", "/jobs", "/models", "/exports"],
                 "adam": ["/users", "/base-models", "/keys"]}
     for who, links in expected.items():

@@ -2,9 +2,11 @@
 
 from pathlib import Path
 
-from appliance.api.web import audit, auth, console, datasets, training, users
+from appliance.api.web import audit, auth, chat, console, datasets, training, users
 
 STATIC = Path(__file__).parent / "static"
-ROUTERS = (auth.router, datasets.router, training.router, audit.router, users.router)
+ROUTERS = (
+    auth.router, datasets.router, training.router, chat.router, audit.router, users.router
+)
 
 __all__ = ["ROUTERS", "STATIC", "audit", "console"]
