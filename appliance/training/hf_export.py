@@ -106,6 +106,8 @@ def merged_files(weights: bytes, base_path: Path) -> dict[str, bytes]:
     # loader re-ties them), names as the checkpoint format has them, PyTorch metadata
     state = remove_tied_weights_from_state_dict(model.state_dict(), model)
     state = revert_weight_conversion(model, state)
+    if _float_weights(model) and hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config  # float tensors: no loader may think otherwise
     model.config.architectures = [type(model).__name__]
     model.config.dtype = str(model.dtype).split(".")[1]
     files = {
@@ -117,6 +119,14 @@ def merged_files(weights: bytes, base_path: Path) -> dict[str, bytes]:
         files[GENERATION_CONFIG] = model.generation_config.to_json_string(use_diff=True).encode()
     del model
     return files
+
+
+def _float_weights(model: Any) -> bool:
+    """Whether the weights are plain floats: not quantized, or GGUF (always dequantized when
+    transformers loads it, yet still named in the config)."""
+    quantizer = getattr(model, "hf_quantizer", None)
+    method = getattr(getattr(quantizer, "quantization_config", None), "quant_method", None)
+    return quantizer is None or str(getattr(method, "value", method)) == "gguf"
 
 
 def _contiguous(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
