@@ -252,3 +252,41 @@ def test_generative_model_without_a_scan_cannot_be_exported(trained: dict[str, A
     # refused before the weights were decrypted: no request decision at all
     assert len(list(ctx.audit.query(action="model.export.request", limit=10_000))) == before
     set_card_metrics(ctx, model_id, memorization=scan_result(flagged=False))
+
+
+@pytest.mark.slow
+def test_merged_smollm2_matches_the_predictor(smollm2_dir: Path, tmp_path: Path) -> None:
+    """The bundled base (tied embeddings, converted from GGUF): LoRA adapters with non-zero
+    weights merged in memory, written as a plain directory, loaded by plain transformers."""
+    from transformers import AutoModelForCausalLM
+
+    from appliance.training import hf_export
+    from appliance.training.inference import load_predictor
+    from appliance.training.modeling import (
+        LORA_TARGETS,
+        ModelSpec,
+        build_model,
+        weights_to_bytes,
+    )
+
+    spec = ModelSpec("sft", "lora", "causal", "smollm2-135m-instruct", "unused", [], None,
+                     {"r": 8, "alpha": 16, "dropout": 0.0, "target_modules": LORA_TARGETS["llama"]},
+                     [], 256)
+    model = build_model(spec, smollm2_dir)
+    torch.manual_seed(0)
+    for name, parameter in model.named_parameters():
+        if "lora_B" in name:
+            parameter.data.normal_(0, 0.01)  # a trained adapter is not the identity
+    weights = weights_to_bytes(model, spec)
+    del model
+    files = hf_export.merged_files(weights, smollm2_dir)
+    assert "quantization_config" not in json.loads(files["config.json"])
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    merged = AutoModelForCausalLM.from_pretrained(tmp_path, local_files_only=True).eval()
+    assert merged.lm_head.weight.data_ptr() == merged.model.embed_tokens.weight.data_ptr()
+    ids = sample_ids(tmp_path)
+    with torch.no_grad():
+        logits = merged(input_ids=ids).logits
+        expected = load_predictor(weights, smollm2_dir, device="cpu").model(input_ids=ids).logits
+    torch.testing.assert_close(logits, expected, atol=1e-4, rtol=1e-4)
