@@ -51,7 +51,7 @@ def manifest_of(path: Path) -> dict[str, Any]:
 def test_released_manifest_names_requester_and_approver(home: Path, tmp_path: Path) -> None:
     path, reviewed = released_bundle(home, tmp_path)
     manifest = manifest_of(path)
-    assert manifest["format"] == "appliance-export/2"
+    assert manifest["format"] == "appliance-export/3"
     assert manifest["requested_by"] == "olivia"
     assert manifest["approvals"] == [{"approved_by": "carol",
                                       "approved_at": "2026-01-03T00:00:00+00:00"}]
