@@ -207,7 +207,8 @@ def test_cuda_in_bf16_classification_sft_and_resume(tiny_bert: Path, tiny_gpt2: 
     predictor = load_predictor(outcome.weights or b"", tiny_bert)
     assert predictor.device == "cuda" and len(predictor.classify(["i lost my card"] * 100)) == 100
     sft = run_training(
-        JobConfig(task="sft", dataset_ids=["ds_a"], epochs=4, learning_rate=5e-3, batch_size=8),
+        JobConfig(task="sft", dataset_ids=["ds_a"], method="full", epochs=4, learning_rate=5e-3,
+                  batch_size=8),
         [dataset(sft_records())],
         BaseModel("g", tiny_gpt2, "2" * 64),
     )

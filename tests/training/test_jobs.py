@@ -103,7 +103,9 @@ def test_sft_job_end_to_end(
     )
     done = worker.run_job(ctx, job.job_id)
     assert done is not None and done.state == "SUCCEEDED", done.error
-    assert set(done.metrics["test"]) == {"loss", "perplexity"}
+    assert {"loss", "perplexity", "exact_match"} <= set(done.metrics["test"])
+    assert done.metrics["generation"]["n"] == done.split["datasets"][dataset_id]["sizes"]["test"]
+    assert done.recipe["method"] == "lora" and "memorization" in done.metrics
     text = models.generate(ctx, people["olivia"], done.model_id, "what is the weather", 5)
     assert isinstance(text, str)
     with pytest.raises(InvalidInput, match="predict needs classification"):
