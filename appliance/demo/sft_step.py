@@ -25,19 +25,26 @@ from appliance.training.tasks import get_task
 
 #: Training time the recipe plans for; with model loads, evaluation and the memorization scan
 #: the whole step takes a few minutes on two CPU cores.
-DEMO_SFT_BUDGET_S = 60
+DEMO_SFT_BUDGET_S = 90
 #: Tickets in the SFT dataset, the first of each category in turn (a tenth is held out).
 DEMO_SFT_RECORDS = 200
 #: The name a caller's own base directory is registered under.
 CUSTOM_BASE = "demo-sft-base"
 
+
+def _reply(category: str, team: str) -> str:
+    # One shape for every category: the model learns the tone once and the routing per ticket,
+    # and the answer is long enough for the memorization scan's verbatim test (a held-back half).
+    return (f"Category: {category}. Thank you for writing; our {team} will reply to you by the "
+            "end of today.")
+
+
 REPLIES: dict[str, str] = {
-    "billing": "Category: billing. Our payments team will check the charge and reply today.",
-    "technical": "Category: technical. Our engineers will look into the fault and reply today.",
-    "account": "Category: account. Our account team will update your details and reply today.",
-    "shipping": "Category: shipping. Our delivery team will trace your parcel and reply today.",
-    "privacy": "Category: privacy. Our data protection team will handle your request and reply "
-    "today.",
+    "billing": _reply("billing", "payments team"),
+    "technical": _reply("technical", "engineers"),
+    "account": _reply("account", "account team"),
+    "shipping": _reply("shipping", "delivery team"),
+    "privacy": _reply("privacy", "data protection team"),
 }
 #: A new ticket, not in the data, for the one audited generation.
 TRY_PROMPT = "My parcel was marked as delivered yesterday but nothing arrived, can you check?"
