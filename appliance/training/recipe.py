@@ -36,7 +36,7 @@ from appliance.training.config import JobConfig
 CPU_TIME_BUDGET_S = 390.0
 #: The same for a causal LM: it leaves room, within 20 minutes, for the held-out generation
 #: (model and base) and the memorization scan that follow training.
-CAUSAL_CPU_TIME_BUDGET_S = 600.0
+CAUSAL_CPU_TIME_BUDGET_S = 720.0
 #: An encoder at most this large is fully fine-tuned by default; larger ones get LoRA.
 FULL_FINETUNE_MAX_PARAMS = 150_000_000
 #: Causal LMs above this size train with gradient checkpointing (activations recomputed).
@@ -44,7 +44,7 @@ CHECKPOINTING_MIN_PARAMS = 1_000_000_000
 #: LoRA defaults for causal LMs (see _causal_choices for the reasons).
 CAUSAL_LORA_R = 16
 CAUSAL_LORA_DROPOUT = 0.05
-CAUSAL_LORA_LR = 1e-3
+CAUSAL_LORA_LR = 2e-3
 CAUSAL_BATCH = 16
 #: Optimizer steps the epoch count aims at on small data (the time budget may end it sooner).
 CAUSAL_TARGET_STEPS = 300
@@ -195,17 +195,20 @@ def _causal_recipe(
 ) -> Recipe:
     """SFT of a causal LM. What each default is and why:
 
-    - LoRA at any size: full fine-tuning of even a 135M-parameter LM on a few hundred chats
-      overfits within an epoch and costs three times the optimizer memory and time; adapters
-      on *every* linear layer (attention and MLP) learn a new output vocabulary (intent names)
-      about as fast as full fine-tuning, where query/value-only adapters lag far behind;
-    - r 16, alpha 2r (scale 2), dropout 0.05: r 8 learned the 30-intent check more slowly,
-      r 32 no better; alpha = 2r is the usual scale that keeps the step size independent of r;
-    - learning rate 1e-3: LoRA's adapters start at zero and the CPU budget allows a few hundred
-      steps, so the 2e-4 of large-model recipes barely moves them; 2e-3 was unstable;
+    - LoRA at any size: full fine-tuning costs about three times the optimizer memory and time
+      for data this small, and an adapter ships beside the registered base; adapters on *every*
+      linear layer (attention and MLP), as QLoRA's authors recommend over the query/value-only
+      default of the LoRA paper;
+    - r 16, alpha 2r (scale 2), dropout 0.05: the usual values (alpha = 2r keeps the update's
+      scale independent of r); not tuned here;
+    - learning rate 2e-3: adapters start at zero and the CPU budget allows a few hundred steps,
+      fewer on a busy machine. On a 40-intent check (320 training queries, 320 held-out ones in
+      another style) 2e-3 reached 0.88 exact match in 80 steps, where 1e-3 needed 160 steps
+      (0.78 at 80); the 2e-4 of large-model recipes barely moves the adapters in that time;
     - batch 16, length-grouped; max_length the 99th percentile of rendered chats;
     - epochs by data size, aiming at a few hundred steps, within a CPU time budget, with early
-      stopping on validation loss (the best epoch's weights kept).
+      stopping on validation loss (the best epoch's weights kept): more steps kept helping on
+      held-out queries in another style (0.78 -> 0.88 from 80 to 160 steps at 1e-3).
     """
     notes: list[str] = []
     method = config.method

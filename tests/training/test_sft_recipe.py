@@ -40,7 +40,7 @@ def test_a_small_causal_base_gets_lora_on_every_projection_with_reasons() -> Non
     assert recipe.lora == {"r": 16, "alpha": 32.0, "dropout": 0.05,
                            "target_modules": LORA_TARGETS["llama"]}
     assert len(LORA_TARGETS["llama"]) == 7
-    assert recipe.learning_rate == 1e-3 and recipe.head_learning_rate is None
+    assert recipe.learning_rate == 2e-3 and recipe.head_learning_rate is None
     assert recipe.batch_size == 16 and recipe.group_by_length
     assert recipe.max_length == 48  # the 99th percentile of rendered chats, rounded up to 8
     assert recipe.time_budget_s == CAUSAL_CPU_TIME_BUDGET_S and recipe.early_stopping_patience
@@ -51,8 +51,8 @@ def test_a_small_causal_base_gets_lora_on_every_projection_with_reasons() -> Non
     for reason in ("method lora: a causal LM (135M parameters)",
                    "lora r 16, alpha 32, dropout 0.05 on q_proj, k_proj, v_proj, o_proj, "
                    "gate_proj, up_proj, down_proj",
-                   "learning rate 0.001:", "max_length 48: 99th percentile of 47 tokens",
-                   "epochs up to 10", "within 600s of training",
+                   "learning rate 0.002:", "max_length 48: 99th percentile of 47 tokens",
+                   "epochs up to 10", "within 720s of training",
                    "evaluation generates up to 16 tokens"):
         assert reason in notes
     assert Recipe.from_dict(recipe.as_dict()) == recipe

@@ -44,7 +44,7 @@ def test_an_sft_job_with_defaults_on_the_bundled_smollm2(
     recipe = done.recipe
     assert recipe["method"] == "lora" and recipe["lora"]["r"] == 16
     assert recipe["lora"]["target_modules"] == LORA_TARGETS["llama"]
-    assert recipe["learning_rate"] == 1e-3 and recipe["time_budget_s"] == 60
+    assert recipe["learning_rate"] == 2e-3 and recipe["time_budget_s"] == 60
     assert 32 <= recipe["max_length"] <= 64  # SmolLM2's system prompt, the query, the intent
     assert recipe["quantization"] == "none" and not recipe["gradient_checkpointing"]
     assert any(note.startswith("method lora") for note in recipe["notes"])
