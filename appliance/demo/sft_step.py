@@ -104,6 +104,11 @@ def fine_tune_replies(
 
     final = run_job(ctx, job, say)
     assert final.model_id is not None
+    trained = final.metrics.get("train", {})
+    if trained.get("budget_stopped") and float(trained.get("epochs") or 0) < 1:
+        say(f"  (the {DEMO_SFT_BUDGET_S} s budget ended training within the first epoch, "
+            f"after {trained.get('steps')} steps: a busy machine; the figures below show "
+            "little learning)")
     card = models.show_model(ctx, operator, final.model_id).card
     generation = card.get("metrics", {}).get("generation") or {}
     _show_generation(generation, say)

@@ -65,8 +65,6 @@ def test_demo_sft_step_on_a_caller_chosen_base(tmp_path: Path) -> None:
     assert f"the SFT step took {summary['sft_seconds']:.0f} s" in text
     if summary["sft_memorization"] is not None:
         assert "memorization scan:" in text
-    # invariants 2 and 5 still hold with the second dataset and model in the home
-    assert summary["plaintext_hits"] == []
     assert summary["audit"]["tamper_detected"]
     events = _audit_events(tmp_path / "home")
     by_action = Counter((e["action"], e["actor"], e["decision"]) for e in events)
@@ -78,6 +76,9 @@ def test_demo_sft_step_on_a_caller_chosen_base(tmp_path: Path) -> None:
     assert generate, "the demo's generation left no audit event"
     for event in generate:
         assert "My parcel was marked" not in json.dumps(event)  # hashes, never the text
+    # invariant 2 with a second dataset and a generative model in the home: no ticket text
+    # (redacted or not) in any file, the model card in appliance.db included
+    assert summary["plaintext_hits"] == []
 
 
 def _audit_events(home: Path) -> list[dict[str, object]]:
