@@ -111,7 +111,8 @@ def fine_tune_replies(
             "little learning)")
     card = models.show_model(ctx, operator, final.model_id).card
     generation = card.get("metrics", {}).get("generation") or {}
-    _show_generation(generation, say)
+    examples = models.read_generation_examples(ctx, operator, final.model_id)
+    _show_generation(generation, examples, say)
     memorization = card.get("metrics", {}).get("memorization")
     _show_memorization(memorization, say)
 
@@ -149,7 +150,9 @@ def _choose_base(
     return name
 
 
-def _show_generation(generation: dict[str, Any], say: Say) -> None:
+def _show_generation(
+    generation: dict[str, Any], examples: list[dict[str, Any]], say: Say
+) -> None:
     if not generation:
         say("(this build's model card has no generation metrics)")
         return
@@ -159,7 +162,8 @@ def _show_generation(generation: dict[str, Any], say: Say) -> None:
     for key in ("exact_match", "rouge_l", "chrf"):
         value, before = generation.get(key), base.get(key)
         say(f"  {key:12} {_figure(value):>7} {_figure(before):>7}")
-    for example in generation.get("examples", [])[:1]:
+    # the examples hold redacted ticket text: kept in the vault, read through the gate
+    for example in examples[:1]:
         say(f"  e.g. ticket:    {example.get('prompt')}")
         say(f"       reference: {example.get('reference')}")
         say(f"       tuned:     {example.get('model')}")

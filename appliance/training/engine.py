@@ -483,11 +483,9 @@ def causal_metrics(
 
 
 def memorization_scan(fit: Fit, prepared: Prepared, config: JobConfig) -> dict[str, Any] | None:
-    """The scan's result (JSON-able, no secrets, no record text), or None without the module."""
-    try:
-        from appliance.training import memorization
-    except ImportError:  # pragma: no cover - the module ships with the appliance
-        return None
+    """The scan's result (JSON-able, no secrets, no record text)."""
+    from appliance.training import memorization
+
     result: dict[str, Any] = memorization.scan(
         fit.model,
         prepared.tokenizer,
@@ -496,6 +494,7 @@ def memorization_scan(fit: Fit, prepared: Prepared, config: JobConfig) -> dict[s
         prepared.canaries,
         records=config.memorization_records,
         seed=config.seed,
+        canary_repeats=config.canary_repeats,
     )
     return result
 

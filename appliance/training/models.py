@@ -220,6 +220,29 @@ def read_model_weights(
     )
 
 
+def read_generation_examples(
+    ctx: Context, principal: Principal, model_id: str
+) -> list[dict[str, Any]]:
+    """The card's side-by-side held-out examples (redacted record text), decrypted through the
+    gate under ``model.generate`` (operators; never auditors: it is a read of contents)."""
+    info = load_model_info(ctx, model_id)
+    generation = info.card.get("metrics", {}).get("generation") or {}
+    object_id = generation.get("examples_object_id")
+    if not object_id:
+        return []
+    data = read_object(
+        ctx,
+        principal,
+        "model.generate",
+        info.resource(),
+        str(object_id),
+        "inference",
+        {"model_id": model_id, "call": "examples"},
+    )
+    examples: list[dict[str, Any]] = json.loads(data)
+    return examples
+
+
 def predict(
     ctx: Context,
     principal: Principal,

@@ -11,6 +11,7 @@ checkpoints and leaves the job RUNNING, to resume on the next start.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from appliance.training.inputs import DatasetInput
 
 CHECKPOINT_KIND = "checkpoint"
+#: The held-out side-by-side examples of a generative model (redacted record text).
+EXAMPLES_KIND = "model_examples"
 #: How often the cancel flag is read, at most (one small query).
 CANCEL_POLL_S = 0.5
 
@@ -151,6 +154,7 @@ class JobRunner:
         )
         record: dict[str, Any] = {"recipe": outcome.recipe, "split": outcome.split}
         if outcome.status == "succeeded":
+            self.seal_examples(outcome.metrics)
             model_id = store_model(
                 ctx, jobs.load_job(ctx, job.job_id), outcome, datasets, base, library_versions()
             )
@@ -196,6 +200,19 @@ class JobRunner:
 
     def on_progress(self, progress: dict[str, Any]) -> None:
         jobs.update_job(self.ctx, self.job.job_id, progress=progress, heartbeat_at=self.ctx.now())
+
+    def seal_examples(self, metrics: dict[str, Any]) -> None:
+        """Side-by-side examples hold (redacted) record text: the vault keeps them encrypted, and
+        the card and the job row, which are plain JSON in the database, keep only their object
+        id and count (DESIGN.md invariant 2: no record text at rest unencrypted)."""
+        generation = metrics.get("generation")
+        if not isinstance(generation, dict):
+            return
+        examples = generation.pop("examples", None)
+        if examples:
+            text = json.dumps(examples, sort_keys=True).encode("utf-8")
+            generation["examples_object_id"] = self.ctx.vault.put(EXAMPLES_KIND, [text])
+            generation["examples_count"] = len(examples)
 
     def on_curve(self, curve: list[dict[str, Any]]) -> None:
         """The loss curve so far, kept with the job while it runs (its final metrics replace

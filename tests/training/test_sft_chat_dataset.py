@@ -77,8 +77,13 @@ def test_chat_dataset_is_redacted_in_its_contents_and_trains(
     generation = done.metrics["generation"]
     assert generation["n"] == 4 and generation["base"]["n"] == 4
     # the card's examples are the dataset's redacted text
-    [first, *_] = generation["examples"]
+    # the card keeps them encrypted in the vault: the database holds no record text
+    assert "examples" not in generation and generation["examples_count"] >= 1
+    from appliance.training import models
+
+    [first, *_] = models.read_generation_examples(ctx, people["olivia"], done.model_id)
     assert "<EMAIL_ADDRESS>" in first["prompt"] and EMAIL not in json.dumps(generation)
+    assert "my card was stolen" not in (ctx.home / "appliance.db").read_text("latin-1")
     assert first["prompt"].startswith("system: you can help\nuser: my card was stolen")
     assert first["reference"] == "yes"
 

@@ -52,7 +52,7 @@ def test_an_sft_job_with_defaults_on_the_bundled_smollm2(
     generation = done.metrics["generation"]
     assert generation["n"] == 4 and generation["base"]["n"] == 4
     assert generation["base"]["exact_match"] == 0.0  # the base knows none of our intent names
-    for example in generation["examples"]:
+    for example in models.read_generation_examples(ctx, people["olivia"], done.model_id):
         assert example["reference"] in INTENTS and example["base"]
     assert done.metrics["memorization"]["flagged"] in (True, False)
     assert done.metrics["train"]["steps"] > 0
