@@ -217,3 +217,11 @@ def test_truncation_keeps_the_question_end_and_the_answer() -> None:
     cut_ids, cut_labels = truncate(ids, long_answer, 32)  # the answer alone is too long
     assert cut_ids == list(range(32)) and cut_labels[10:] == list(range(10, 32))
     assert truncate(ids[:10], labels[:10], 32) == (ids[:10], labels[:10])
+
+
+def test_generated_rows_end_at_their_first_stop_token() -> None:
+    from appliance.training.generation import _until_stop
+
+    assert _until_stop([5, 7, 2, 9, 0, 0], [2, 3], 0) == [5, 7, 2]
+    assert _until_stop([5, 3, 2], [2, 3], 0) == [5, 3]  # the template's end-of-turn token
+    assert _until_stop([5, 7, 0, 0], [2], 0) == [5, 7]  # ran out of tokens: no padding kept

@@ -90,8 +90,9 @@ def test_generation_metrics_show_what_tuning_bought(tiny_llama: BaseModel) -> No
 
 
 def test_lora_compares_with_adapters_off_and_limits_are_kept(tiny_llama: BaseModel) -> None:
-    outcome = run(tiny_llama, qa_records(), method="lora", learning_rate=2e-2, epochs=4,
-                  eval_generations=3, compare_base=False, max_new_tokens=4)
+    outcome = run(tiny_llama, qa_records(), method="lora", learning_rate=2e-2, epochs=2,
+                  eval_generations=3, compare_base=False, max_new_tokens=4,
+                  memorization_records=0)
     generation = outcome.metrics["generation"]
     assert outcome.recipe["method"] == "lora" and outcome.recipe["max_new_tokens"] == 4
     assert generation["n"] == 3 and generation["base"] is None
@@ -99,8 +100,8 @@ def test_lora_compares_with_adapters_off_and_limits_are_kept(tiny_llama: BaseMod
     assert all(e["base"] is None for e in generation["examples"])
     assert "base_exact_match" not in outcome.metrics["test"]
     assert "base_exact_match" not in card_intervals({"metrics": outcome.metrics})
-    compared = run(tiny_llama, qa_records(), method="lora", learning_rate=2e-2, epochs=4,
-                   eval_generations=4)
+    compared = run(tiny_llama, qa_records(), method="lora", learning_rate=2e-2, epochs=1,
+                   eval_generations=4, memorization_records=0)
     assert compared.metrics["generation"]["base"]["n"] == 4
     off = run(tiny_llama, qa_records(), epochs=1, eval_generations=0, memorization_records=0)
     assert "generation" not in off.metrics and "memorization" not in off.metrics
