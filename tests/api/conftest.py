@@ -12,7 +12,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -128,17 +128,20 @@ def make_home(root: Path) -> tuple[Path, dict[str, str]]:
     return home, tokens
 
 
-def start_training_server(root: Path) -> LiveServer:
-    """A server whose home has every role's user and the tiny BERT registered as ``tiny-bert``."""
+def start_training_server(
+    root: Path, base: str = "tiny-bert", make_base: Callable[[Path], Path] | None = None
+) -> LiveServer:
+    """A server whose home has every role's user and a base registered as ``base`` (by default
+    the tiny BERT; ``make_base(directory)`` builds another)."""
     from appliance.context import open_context
     from appliance.training import registry
     from tests.training.tiny_models import make_tiny_bert
 
     home, tokens = make_home(root)
-    base = make_tiny_bert(root / "tiny-bert")
+    path = (make_base or make_tiny_bert)(root / base)
     ctx = open_context(home)
     try:
-        registry._insert(ctx, "tiny-bert", base, registry.directory_sha256(base))
+        registry._insert(ctx, base, path, registry.directory_sha256(path))
     finally:
         ctx.close()
     server = start_server(home)

@@ -12,7 +12,7 @@ import pytest
 
 from appliance.cli.main import main
 from appliance.cli.remote import RemoteClient
-from tests.api.conftest import LiveServer, jsonl, make_home, start_server, stop_server
+from tests.api.conftest import LiveServer, jsonl, start_training_server, stop_server
 from tests.training.tiny_models import make_tiny_llama
 
 pytestmark = pytest.mark.slow
@@ -24,19 +24,8 @@ QA = [("what is the weather today", "it is sunny today"),
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, str]]:
-    from appliance.context import open_context
-    from appliance.training import registry
-
     root = tmp_path_factory.mktemp("generate-exports")
-    home, tokens = make_home(root)
-    base = make_tiny_llama(root / "tiny-llama")
-    ctx = open_context(home)
-    try:
-        registry._insert(ctx, "tiny-llama", base, registry.directory_sha256(base))
-    finally:
-        ctx.close()
-    live = start_server(home)
-    live.tokens = tokens
+    live = start_training_server(root, "tiny-llama", make_tiny_llama)
     try:
         records = [{"prompt": f"{q} {i}", "response": a} for i in range(8) for q, a in QA]
         uploaded = live.client("olivia").post(

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from appliance.cli.main import main
-from tests.api.conftest import LiveServer, make_home, start_server, stop_server
+from tests.api.conftest import LiveServer, start_training_server, stop_server
 from tests.training.parrot_model import PII_FRAGMENTS, make_parrot_llama
 
 REDACTED = "Write to <EMAIL_ADDRESS> or call <PHONE_NUMBER>, card <CREDIT_CARD>. Thanks!"
@@ -22,19 +22,8 @@ REDACTED = "Write to <EMAIL_ADDRESS> or call <PHONE_NUMBER>, card <CREDIT_CARD>.
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    from appliance.context import open_context
-    from appliance.training import registry
-
     root = tmp_path_factory.mktemp("generate-cli")
-    home, tokens = make_home(root)
-    parrot = make_parrot_llama(root / "parrot")
-    ctx = open_context(home)
-    try:
-        registry._insert(ctx, "parrot", parrot, registry.directory_sha256(parrot))
-    finally:
-        ctx.close()
-    server = start_server(home)
-    server.tokens = tokens
+    server = start_training_server(root, "parrot", make_parrot_llama)
     yield server
     stop_server(server)
     from appliance.training.models import forget_predictors
