@@ -63,6 +63,13 @@ def content_warnings(spec: DatasetSpec, cleaner: Cleaner, redaction: dict[str, A
         kinds = ", ".join(f"{e} {c}" for e, c in sorted(entities.items()))
         out.append(f"kept field {field!r} has {n} values that look like PII ({kinds}); they are "
                    "stored as given: check it should be kept, or redact it (drop --keep-field)")
+    for field, n in sorted(redaction.get("names_redacted", {}).items()):
+        entities = redaction["fields"][field]["entities"]
+        kinds = ", ".join(f"{e} {c}" for e, c in sorted(entities.items()))
+        out.append(f"{role_of(spec, field)} {field!r} holds names such as categories or intents "
+                   f"(snake_case values), and redaction changed {n} of them ({kinds}); a model "
+                   "trained on it learns the placeholders. If they are names, not personal "
+                   f"data, keep the field as given: --keep-field {field}")
     return out
 
 

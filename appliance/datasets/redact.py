@@ -8,6 +8,7 @@ Which values are redacted is :mod:`appliance.datasets.fields`'s rule: all of the
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,6 +95,8 @@ class _BatchReport:
         self.fields: dict[str, dict[str, Any]] = {}
         self.touched = [False] * size
         self.dropped = [False] * size
+        #: Per redacted field: [values shaped like a name (``speak_to_agent``), those redacted].
+        self.names: dict[str, list[int]] = {}
 
     def seen(self, path: str, action: str, values: int) -> dict[str, Any]:
         row = self.fields.setdefault(path, {"action": action, "values": 0,
@@ -110,7 +113,7 @@ class _BatchReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {"fields": self.fields, "records_touched": sum(self.touched),
-                "records_dropped_pii": sum(self.dropped)}
+                "records_dropped_pii": sum(self.dropped), "names": self.names}
 
 
 def _redact_keys(redactor: Any, batch: list[dict[str, Any]], kept: frozenset[str],
@@ -149,14 +152,43 @@ def _redact_field(redactor: Any, operator_field: str, path: str, group: FieldLea
     row = report.seen(path, "redacted", len(group.leaves))
     distinct = list(dict.fromkeys(leaf.text for leaf in group.leaves))
     results = dict(zip(distinct, redactor.redact_batch(distinct, operator_field), strict=True))
+    names = report.names.setdefault(path, [0, 0])
     for leaf in group.leaves:
         result = results[leaf.text]
         report.found(row, result.spans)
+        if NAME_SHAPED.fullmatch(leaf.text):
+            names[0] += 1
+            names[1] += bool(result.spans)
         if result.spans:
             # A number whose text holds PII (a card, a phone) becomes the redacted text.
             leaf.replace(result.text)
             report.touched[leaf.record] = True
         report.dropped[leaf.record] = report.dropped[leaf.record] or result.dropped
+
+
+#: A whole value in snake_case (``report_lost_card``): how category and intent names are written.
+NAME_SHAPED = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)+")
+#: A redacted field is a field of names when this share of its values are name-shaped; it is
+#: worth a warning when redaction changed some of them but under half (a username field, where
+#: nearly every value holds a person's name, is not).
+NAMES_SHARE, NAMES_REDACTED_BELOW = 0.9, 0.5
+
+
+def label_like_redactions(fields: dict[str, dict[str, Any]],
+                          names: dict[str, list[int]]) -> dict[str, int]:
+    """{redacted field: values changed} for fields that hold category names, not free text.
+
+    Such a field (an SFT response of intent names, say) loses a few of its names to placeholders
+    (``speak_to_<PERSON>``) where a recognizer mistakes a word for PII; a model trained on it
+    learns the placeholder. The ingest warns, so that a reviewer can keep the field as given.
+    """
+    out = {}
+    for path, (shaped, redacted) in sorted(names.items()):
+        values = fields.get(path, {}).get("values", 0)
+        if values and redacted and shaped >= NAMES_SHARE * values \
+                and redacted < NAMES_REDACTED_BELOW * shaped:
+            out[path] = redacted
+    return out
 
 
 #: The most fields a report lists by name; the rest (records with keys made of data that held
@@ -172,10 +204,15 @@ def merge_reports(parts: list[dict[str, Any]]) -> dict[str, Any]:
     redacted fields' entities; ``kept_with_pii``: {kept field: values that look like PII}.
     """
     fields: dict[str, dict[str, Any]] = {}
+    names: dict[str, list[int]] = {}
     touched = dropped = 0
     for part in parts:
         touched += part["records_touched"]
         dropped += part["records_dropped_pii"]
+        for path, (shaped, redacted) in part.get("names", {}).items():
+            ours_names = names.setdefault(path, [0, 0])
+            ours_names[0] += shaped
+            ours_names[1] += redacted
         for path, theirs in part["fields"].items():
             if path not in fields and len(fields) >= MAX_REPORT_FIELDS:
                 path = OTHER_FIELDS
@@ -191,8 +228,12 @@ def merge_reports(parts: list[dict[str, Any]]) -> dict[str, Any]:
                 if row["action"] == "redacted" and row["entities"]}
     flagged = {p: row["values_with_pii"] for p, row in fields.items()
                if row["action"] == "kept" and row["values_with_pii"]}
-    return {"fields": fields, "entities_by_field": by_field, "kept_with_pii": flagged,
-            "records_touched": touched, "records_dropped_pii": dropped}
+    out = {"fields": fields, "entities_by_field": by_field, "kept_with_pii": flagged,
+           "records_touched": touched, "records_dropped_pii": dropped}
+    label_like = label_like_redactions(fields, names)
+    if label_like:
+        out["names_redacted"] = label_like
+    return out
 
 
 def _build(job: RedactionJob) -> Any:

@@ -64,8 +64,9 @@ class DatasetSpec(BaseModel):
         default_factory=list, description="Free-text fields cleaned like the text field; "
         "redacted (as every field not kept is).")
     keep_fields: list[str] = Field(
-        default_factory=list, description="Fields stored as given (labels, ids); still scanned, "
-        "and flagged to the reviewer when they look like PII. The label field is always kept.")
+        default_factory=list, description="Fields stored as given (labels, ids, an SFT response "
+        "of intent names); still scanned, and flagged to the reviewer when they look like PII. "
+        "The label field is always kept.")
     drop_fields: list[str] = Field(default_factory=list, description="Fields removed whole.")
     operators: dict[str, Operator] = Field(
         default_factory=dict, description="Entity type -> operator; default 'placeholder'."
@@ -105,8 +106,10 @@ class DatasetSpec(BaseModel):
         return self
 
     def text_fields(self) -> list[str]:
-        """Free-text fields: cleaned and redacted."""
-        fields = [self.text_field, self.prompt_field, self.response_field, *self.redact_fields]
+        """Free-text fields: cleaned and redacted. A response field in ``keep_fields`` is not
+        one: its answers are names (an intent, a category) that a model must learn as given."""
+        response = None if self.response_field in self.keep_fields else self.response_field
+        fields = [self.text_field, self.prompt_field, response, *self.redact_fields]
         return list(dict.fromkeys(f for f in fields if f))
 
     def kept_fields(self) -> list[str]:

@@ -151,6 +151,17 @@ def test_keeping_a_text_field_is_refused() -> None:
     with pytest.raises(Exception, match="fields both redacted and kept: text"):
         ds.parse_spec({"task": "classification", "text_field": "text", "label_field": "l",
                        "keep_fields": ["text"]})
+    with pytest.raises(Exception, match="fields both redacted and kept: q"):
+        ds.parse_spec({"task": "sft", "prompt_field": "q", "response_field": "a",
+                       "keep_fields": ["q"]})
+
+
+def test_an_sft_response_of_names_may_be_kept() -> None:
+    """Intent or category names as the answer: kept as given (still scanned), not cleaned."""
+    spec = ds.parse_spec({"task": "sft", "prompt_field": "q", "response_field": "a",
+                          "keep_fields": ["a"]})
+    assert spec.text_fields() == ["q"] and spec.kept_fields() == ["a"]
+    assert spec.required_fields() == ["q", "a"]
 
 
 def test_paths_and_leaves() -> None:

@@ -110,3 +110,38 @@ def test_progress_lines_are_periodic_and_plain() -> None:
     assert lines == ["ingest t: read 2 records, 3.0 MB of 4.0 MB (75%), 250.0 KB/s, 12 s",
                      "ingest t: read 3 records, 3.0 MB of 4.0 MB (75%), 166.7 KB/s, 18 s"]
     assert "\r" not in out.getvalue()
+
+
+def test_redacted_names_in_a_field_of_names_are_counted() -> None:
+    from appliance.datasets.redact import label_like_redactions
+
+    fields = {"intent": {"values": 100}, "username": {"values": 100}, "note": {"values": 100}}
+    names = {"intent": [100, 14],     # intent names, a few mistaken for PII: warn
+             "username": [100, 97],   # nearly every value a person's name: that is PII
+             "note": [20, 5]}         # free text, a few snake_case notes: not a field of names
+    assert label_like_redactions(fields, names) == {"intent": 14}
+    assert label_like_redactions(fields, {"intent": [100, 0]}) == {}
+
+
+@pytest.mark.slow
+def test_intent_names_changed_by_redaction_are_warned(ctx: Any, people: dict) -> None:
+    """Issue 14's case: the NER reads ``speak_to_agent`` as holding a person's name; the stored
+    answer is ``speak_to_<PERSON>`` and a model would learn it. Kept, the names stay as given."""
+    intents = ["speak_to_agent", "add_new_payee", "check_balance", "freeze_card",
+               "card_declined", "close_account", "change_address", "order_status",
+               "refund_status", "track_parcel"]
+    records = [{"query": f"question {i} about my account", "intent": intent}
+               for i in range(3) for intent in intents]
+    spec = {"task": "sft", "prompt_field": "query", "response_field": "intent", "redact": True}
+    result = ingest(ctx, people["olivia"], records, name="intents", **spec)
+    changed = result.report.get("names_redacted", {}).get("intent", 0)
+    assert 0 < changed < len(records) / 2
+    assert any(w.startswith("response field 'intent' holds names such as categories")
+               and f"changed {changed} of them" in w and w.endswith("--keep-field intent")
+               for w in result.warnings), result.warnings
+    kept = ingest(ctx, people["olivia"], records, name="intents-kept",
+                  keep_fields=["intent"], **spec)
+    assert "names_redacted" not in kept.report
+    assert not any("holds names" in w for w in kept.warnings)
+    answers = {r["intent"] for r in ds.sample_records(ctx, people["carol"], kept.dataset_id, 100)}
+    assert answers == set(intents)
