@@ -44,7 +44,12 @@ _FLAGS: dict[str, tuple[type, str]] = {
     "text_field": (str, "record field with the input text"),
     "label_field": (str, "record field with the label"),
     "prompt_field": (str, "record field with the SFT prompt"),
-    "response_field": (str, "record field with the SFT response"),
+    "response_field": (str, "record field with the SFT response (or a rated answer)"),
+    "chosen_field": (str, "record field with the preferred answer (pairwise preferences)"),
+    "rejected_field": (str, "record field with the worse answer (pairwise preferences)"),
+    "responses_field": (str, "record field with the ranked answers (a list)"),
+    "ranking_field": (str, "record field with the ranking, best first (indices)"),
+    "rating_field": (str, "record field with the rating of the response (KTO)"),
 }
 
 

@@ -49,13 +49,36 @@ class JobConfig(BaseModel):
     )
     text_field: str = Field("text", description="Record field holding the input text.")
     label_field: str = Field("label", description="Record field holding the class label.")
-    prompt_field: str = Field("prompt", description="Record field holding the SFT prompt.")
+    prompt_field: str = Field(
+        "prompt", description="Record field holding the prompt (SFT and preference tasks)."
+    )
     response_field: str = Field("response", description="Record field holding the SFT response.")
 
     messages_field: str = Field(
         "messages",
         description="Record field holding a chat (a list of {role, content} turns); SFT uses it "
         "when a record has it, else prompt_field/response_field.",
+    )
+    # Preference data (tasks reward, dpo, kto): the prompt is prompt_field (a string, or a list
+    # of {role, content} turns), with one of three shapes of answers.
+    chosen_field: str = Field(
+        "chosen", description="Record field holding the preferred answer of a pairwise record."
+    )
+    rejected_field: str = Field(
+        "rejected", description="Record field holding the worse answer of a pairwise record."
+    )
+    responses_field: str = Field(
+        "responses", description="Record field holding a ranked record's answers (a list)."
+    )
+    ranking_field: str = Field(
+        "ranking",
+        description="Record field holding a ranked record's order: indices into its responses, "
+        "best first.",
+    )
+    rating_field: str = Field(
+        "rating",
+        description="Record field holding a rated record's judgement of its response_field "
+        "answer (true/false, 'up'/'down', or a number).",
     )
     # How
     method: Method = Field("auto", description="'lora' adapters, 'full' fine-tuning, or 'auto'.")
