@@ -32,7 +32,7 @@ from cachetools import LRUCache
 from appliance.audit.canonical import canonical_json
 from appliance.db import transaction
 from appliance.errors import InvalidInput
-from appliance.gate import Action, Principal, begin_action
+from appliance.gate import Action, Principal, begin_action, read_object
 from appliance.training import models
 from appliance.training.guard import OutputGuard, StreamGuard
 from appliance.training.registry import get_base_model, open_base_model
@@ -64,6 +64,8 @@ _CACHE_SIZE = 2
 _bases: LRUCache[tuple[str, str, str], LanguageModel] = LRUCache(_CACHE_SIZE)
 _cache_lock = threading.Lock()
 _model_locks: dict[int, threading.Lock] = {}
+#: Each trained model's approved answers (see :mod:`.guard`), decrypted once per process.
+_approved: LRUCache[tuple[str, str], frozenset[str]] = LRUCache(_CACHE_SIZE)
 
 
 @dataclass(frozen=True)
@@ -290,6 +292,29 @@ def _base_model(ctx: Context, name: str) -> LanguageModel:
     return loaded
 
 
+def _guard(ctx: Context, principal: Principal, target: Target, action: Action) -> OutputGuard:
+    """The output guard for ``target``, with its approved answers: read through the gate (a
+    ``model.generate`` decision, details ``call: guard``) the first time in this process, like
+    its weights; the call's own decision covers a cached copy."""
+    approved: frozenset[str] = frozenset()
+    info = target.info
+    object_id = ((info.card.get("metrics", {}).get("guard") or {})
+                 .get("approved_answers_object_id") if info is not None else None)
+    if info is not None and object_id and ctx.settings.generation_guard != "off":
+        key = (str(ctx.home), info.model_id)
+        with _cache_lock:
+            cached = _approved.get(key)
+        if cached is None:
+            data = read_object(ctx, principal, ACTION, target.resource, str(object_id),
+                               "inference", {"model_id": info.model_id, "call": "guard",
+                                             "for_seq": action.allowed_seq})
+            cached = frozenset(json.loads(data))
+            with _cache_lock:
+                _approved[key] = cached
+        approved = cached
+    return OutputGuard.for_settings(ctx.settings, approved)
+
+
 def _lock_for(model: Any) -> threading.Lock:
     with _cache_lock:
         return _model_locks.setdefault(id(model), threading.Lock())
@@ -300,6 +325,7 @@ def forget_models() -> None:
     with _cache_lock:
         _bases.clear()
         _model_locks.clear()
+        _approved.clear()
 
 
 # -- audit ------------------------------------------------------------------------------------
@@ -385,7 +411,7 @@ def generate(ctx: Context, principal: Principal, ref: str | ModelRef, prompts: S
         with lm.lock:
             generated = generate_batch(lm.model, lm.tokenizer, conversations, options,
                                        batch_size=BATCH_SIZE)
-        guarded = OutputGuard.for_settings(ctx.settings).check([g.text for g in generated])
+        guarded = _guard(ctx, principal, target, action).check([g.text for g in generated])
         answers = [
             Answer(g.text, n, out.output_tokens,
                    "withheld" if g.withheld else _finish(out.output_tokens, options),
@@ -592,7 +618,7 @@ def open_stream(ctx: Context, principal: Principal, ref: str | ModelRef, prompt:
     try:
         lm = _load(ctx, principal, target, action)
         [length] = _prompt_lengths(lm, [conversation], options, target.ref)
-        guard = OutputGuard.for_settings(ctx.settings)  # the analyzer: built once per process
+        guard = _guard(ctx, principal, target, action)  # the analyzer: built once per process
         return ChatStream(ctx, action, target.ref, lm, conversation, length, options, guard)
     except BaseException as exc:
         action.fail(exc)

@@ -11,6 +11,14 @@ ingest (one per process, built once: it takes seconds) and ``settings.generation
 
 What the guard found is reported as entity types and counts, never the text.
 
+Approved answers pass unread. A model tuned on an SFT dataset whose response field was kept as
+given (intent or category names: the ingest warns when redaction changes such names, and a
+compliance officer approves the dataset) answers with those names; the analyzer reads some of
+them as personal data (``speak_to_agent``: a person) and would turn a right answer into
+``speak_to_<PERSON>``. An answer that is, stripped, exactly one of the model's approved answers
+(:func:`approved_answers`, sealed with the model) is let through; any other text, including one
+that merely contains an approved answer, is guarded as before.
+
 Streams (:class:`StreamGuard`) hold text back until the analyzer has seen it whole. A model writes
 an e-mail address a few characters per token; guarding each token alone would let every piece
 through. Text is released only up to a cut that lies at least ``HOLD`` characters before the end
@@ -24,7 +32,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from appliance.config import Settings
@@ -38,6 +46,26 @@ HOLD = 80
 STEP = 40
 #: Released text read again before the held text, so context words still count.
 CONTEXT = 64
+#: Approved answers are names: at most this many distinct values of at most this many
+#: characters (shorter than ``HOLD``, so a stream holds one back whole until its end).
+MAX_APPROVED_ANSWERS, MAX_APPROVED_CHARS = 1000, 64
+
+
+def approved_answers(records: list[dict[str, Any]], field: str) -> list[str] | None:
+    """The distinct stripped string values of a kept response field, or None when they are
+    not names (too many distinct values, or one too long): free text gets no pass."""
+    found: set[str] = set()
+    for record in records:
+        value = record.get(field)
+        if not isinstance(value, str) or not value.strip():
+            continue
+        value = value.strip()
+        if len(value) > MAX_APPROVED_CHARS:
+            return None
+        found.add(value)
+        if len(found) > MAX_APPROVED_ANSWERS:
+            return None
+    return sorted(found)
 
 
 @dataclass(frozen=True)
@@ -59,32 +87,41 @@ def withheld_notice(entities: dict[str, int]) -> str:
 class OutputGuard:
     """The guard for one mode over the process's analyzer."""
 
-    def __init__(self, mode: str, analyzer: PiiAnalyzer | None) -> None:
+    def __init__(self, mode: str, analyzer: PiiAnalyzer | None,
+                 approved: frozenset[str] = frozenset()) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown guard mode {mode!r}; choose from {MODES}")
         if mode != "off" and analyzer is None:
             raise ValueError(f"guard mode {mode!r} needs an analyzer")
         self.mode = mode
         self.analyzer = analyzer
+        self.approved = approved
 
     @classmethod
-    def for_settings(cls, settings: Settings) -> OutputGuard:
+    def for_settings(cls, settings: Settings,
+                     approved: frozenset[str] = frozenset()) -> OutputGuard:
         """The guard ``settings.generation_guard`` asks for; the analyzer is built once per
-        process (the ingest's cache) and shared by every later call."""
+        process (the ingest's cache) and shared by every later call. ``approved``: the model's
+        approved answers (see the module docstring)."""
         mode = settings.generation_guard
         if mode == "off":
             return cls(mode, None)
         from appliance.redaction.anonymizer import RedactorConfig, build_redactor
 
         analyzer = build_redactor(RedactorConfig.from_settings(settings)).analyzer
-        return cls(mode, analyzer)
+        return cls(mode, analyzer, approved)
+
+    def is_approved(self, text: str) -> bool:
+        return text.strip() in self.approved
 
     def check(self, texts: list[str]) -> list[Guarded]:
         """Each text as it may be shown, in order."""
         if self.analyzer is None or not texts:
             return [Guarded(t) for t in texts]
-        found = self.analyzer.analyze_batch(texts)
-        return [self._verdict(text, spans) for text, spans in zip(texts, found, strict=True)]
+        read = [t for t in texts if not self.is_approved(t)]
+        found = iter(self.analyzer.analyze_batch(read) if read else [])
+        return [Guarded(text) if self.is_approved(text) else self._verdict(text, next(found))
+                for text in texts]
 
     def stream(self) -> StreamGuard:
         return StreamGuard(self)
@@ -133,8 +170,10 @@ class StreamGuard:
         """The end of the answer: the rest of the held text, guarded."""
         if self.withheld or not self._held:
             return ""
-        if self.guard.analyzer is None:
+        if self.guard.analyzer is None or (not self._released
+                                           and self.guard.is_approved(self._held)):
             rest, self._held = self._held, ""
+            self._released += rest
             return rest
         spans = self._spans()
         if spans and self.guard.mode == "withhold":

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 CHECKPOINT_KIND = "checkpoint"
 #: The held-out side-by-side examples of a generative model (redacted record text).
 EXAMPLES_KIND = "model_examples"
+#: The answers compliance approved as stored as given (an SFT response field kept at ingest).
+ANSWERS_KIND = "model_answers"
 #: How often the cancel flag is read, at most (one small query).
 CANCEL_POLL_S = 0.5
 
@@ -155,6 +157,7 @@ class JobRunner:
         record: dict[str, Any] = {"recipe": outcome.recipe, "split": outcome.split}
         if outcome.status == "succeeded":
             self.seal_examples(outcome.metrics)
+            self.seal_approved_answers(datasets, outcome.metrics)
             model_id = store_model(
                 ctx, jobs.load_job(ctx, job.job_id), outcome, datasets, base, library_versions()
             )
@@ -213,6 +216,36 @@ class JobRunner:
             text = json.dumps(examples, sort_keys=True).encode("utf-8")
             generation["examples_object_id"] = self.ctx.vault.put(EXAMPLES_KIND, [text])
             generation["examples_count"] = len(examples)
+
+    def seal_approved_answers(self, datasets: list[DatasetInput],
+                              metrics: dict[str, Any]) -> None:
+        """A generative model trained on answers kept as given (intent or category names a
+        compliance officer approved) may say them: the output guard lets exactly those answers
+        through (:func:`appliance.training.guard.approved_answers`). They are record values, so
+        the vault keeps them; the card keeps the object id and the count."""
+        from appliance.datasets import get_dataset
+        from appliance.training.guard import approved_answers
+        from appliance.training.tasks import get_task
+
+        if get_task(self.config.task).model_kind != "causal":
+            return
+        answers: set[str] = set()
+        for dataset in datasets:
+            spec = get_dataset(self.ctx, dataset.dataset_id).spec
+            field = spec.get("response_field")
+            if not field or field not in spec.get("keep_fields", []):
+                continue
+            found = approved_answers(dataset.records, field)
+            if found is None:
+                self.log(f"{dataset.dataset_id}: its kept '{field}' answers are too many or too "
+                         "long to be names; the output guard reads them like any text")
+                continue
+            answers.update(found)
+        if answers:
+            text = json.dumps(sorted(answers)).encode("utf-8")
+            metrics["guard"] = {"approved_answers": len(answers),
+                                "approved_answers_object_id":
+                                    self.ctx.vault.put(ANSWERS_KIND, [text])}
 
     def on_curve(self, curve: list[dict[str, Any]]) -> None:
         """The loss curve so far, kept with the job while it runs (its final metrics replace
