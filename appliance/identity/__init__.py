@@ -20,7 +20,7 @@ from appliance.db import transaction
 from appliance.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound
 from appliance.gate import Principal, authorize
 
-ROLES = ("operator", "compliance", "auditor", "admin")
+ROLES = ("operator", "compliance", "auditor", "admin", "annotator")
 TOKEN_PREFIX = "apl_"  # noqa: S105  (a prefix, not a secret)
 NO_TOKEN = "no token given"  # noqa: S105  (a reason, not a secret)
 _NAME = re.compile(r"^[a-z][a-z0-9_.-]{1,63}$")

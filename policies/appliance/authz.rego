@@ -532,6 +532,57 @@ _reason["ownership"] := concat("", [
 ]) if "ownership" in _violations
 
 # ---------------------------------------------------------------------------
+# Feedback campaigns
+# ---------------------------------------------------------------------------
+
+# METADATA
+# title: Caller is the assignee
+# description: True when the resource (a campaign item assigned to one reviewer) names its owner and that is the caller.
+_is_assignee if input.resource.owner == _user_name
+
+# METADATA
+# title: Assignee only
+# description: |
+#   A campaign item is shown to and judged by the one reviewer it is assigned
+#   to (resource.owner): another annotator's item, or an item whose owner is
+#   missing, is refused. The reason names the caller, never the assignee.
+_resource_violations contains "assignment" if {
+	_spec.assignee_only == true
+	not _is_assignee
+}
+
+_reason["assignment"] := concat("", [
+	"assignment: ", _resource_label, " is not assigned to ", _text(object.get(input.user, "name", null)),
+]) if "assignment" in _violations
+
+# METADATA
+# title: Annotator actions
+# description: |
+#   What an annotator may ever do: list the campaigns it is assigned to, read
+#   and judge its items. Named here, not only in data.json, so that a data edit
+#   cannot hand an annotator datasets, models, jobs or the audit log (DESIGN.md).
+#   (Comparisons, not a set literal: rego-cpp builds a literal set again on every request.)
+_annotator_action if input.action == "campaign.list"
+
+_annotator_action if input.action == "campaign.item.read"
+
+_annotator_action if input.action == "campaign.item.judge"
+
+# METADATA
+# title: Annotators judge and nothing else
+# description: |
+#   A guardrail that data.json cannot override: anyone holding the annotator
+#   role is refused every action but the three above, whatever else they hold.
+_violations contains "role.annotator" if {
+	"annotator" in input.user.roles
+	not _annotator_action
+}
+
+_reason["role.annotator"] := concat("", ["role: annotators only judge the campaigns they are assigned to (", _text(object.get(input, "action", null)), ")"]) if {
+	"role.annotator" in _violations
+}
+
+# ---------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------
 
@@ -550,17 +601,17 @@ _text(value) := value if {
 
 _action_keys := {
 	"resource_type", "resource_types", "states", "purposes", "contents", "separation_of_duties",
-	"distinct_approvals", "needs_classification", "needs_approvals", "requester_only",
+	"distinct_approvals", "needs_classification", "needs_approvals", "requester_only", "assignee_only",
 }
 
-_flag_keys := {"contents", "distinct_approvals", "needs_classification", "needs_approvals", "requester_only"}
+_flag_keys := {"contents", "distinct_approvals", "needs_classification", "needs_approvals", "requester_only", "assignee_only"}
 
 _list_keys := {"states", "purposes", "resource_types"}
 
 # Keys that only mean something for an action on a resource.
 _resource_keys := {
 	"states", "separation_of_duties", "distinct_approvals", "needs_classification",
-	"needs_approvals", "requester_only",
+	"needs_approvals", "requester_only", "assignee_only",
 }
 
 _class_keys := {"approvals_required", "limited_to_roles"}

@@ -546,3 +546,122 @@ test_deny_generate_without_the_model_id if {
 	d := authz.decision with input as _read("oscar", "operator", "model.generate", {"type": "model"}, "inference")
 	d.reasons == ["resource: model.generate needs the model's id"]
 }
+
+# ---------------------------------------------------------------------------
+# Feedback campaigns and the annotator role
+# ---------------------------------------------------------------------------
+
+_campaign_open := {"type": "campaign", "id": "cmp_1", "state": "OPEN"}
+
+_campaign_closed := {"type": "campaign", "id": "cmp_1", "state": "CLOSED"}
+
+_item_of_ann := {"type": "campaign_item", "id": "ca_1", "state": "OPEN", "owner": "ann"}
+
+_item_closed := {"type": "campaign_item", "id": "ca_1", "state": "CLOSED", "owner": "ann"}
+
+test_allow_operator_creates_campaign if {
+	authz.allow with input as _read("olivia", "operator", "campaign.create", {"type": "campaign", "id": "cmp_new"}, "feedback")
+}
+
+test_deny_compliance_creates_campaign if {
+	d := authz.decision with input as _read("carol", "compliance", "campaign.create", {"type": "campaign", "id": "cmp_new"}, "feedback")
+	d.reasons == ["role: compliance may not campaign.create"]
+}
+
+test_allow_operator_closes_open_campaign if {
+	authz.allow with input as _read("olivia", "operator", "campaign.close", _campaign_open, "feedback")
+}
+
+test_deny_close_of_closed_campaign if {
+	d := authz.decision with input as _read("olivia", "operator", "campaign.close", _campaign_closed, "feedback")
+	d.reasons == ["state: campaign.close needs OPEN, campaign is CLOSED"]
+}
+
+test_deny_assign_on_closed_campaign if {
+	d := authz.decision with input as _req("olivia", "operator", "campaign.assign", _campaign_closed)
+	d.reasons == ["state: campaign.assign needs OPEN, campaign is CLOSED"]
+}
+
+test_allow_auditor_reads_results if {
+	authz.allow with input as _req("audra", "auditor", "campaign.results", _campaign_closed)
+}
+
+test_allow_compliance_reads_results if {
+	authz.allow with input as _req("carol", "compliance", "campaign.results", _campaign_open)
+}
+
+test_deny_annotator_reads_results if {
+	d := authz.decision with input as _req("ann", "annotator", "campaign.results", _campaign_open)
+	not d.allow
+	"role: annotator may not campaign.results" in d.reasons
+}
+
+test_allow_assignee_reads_item if {
+	d := authz.decision with input as _read("ann", "annotator", "campaign.item.read", _item_of_ann, "feedback")
+	d == {"allow": true, "reasons": ["role: annotator may campaign.item.read"]}
+}
+
+test_allow_assignee_judges_item if {
+	authz.allow with input as _read("ann", "annotator", "campaign.item.judge", _item_of_ann, "feedback")
+}
+
+test_deny_another_annotator_reads_item if {
+	d := authz.decision with input as _read("bea", "annotator", "campaign.item.read", _item_of_ann, "feedback")
+	d.reasons == ["assignment: campaign_item ca_1 is not assigned to bea"]
+}
+
+test_deny_another_annotator_judges_item if {
+	d := authz.decision with input as _read("bea", "annotator", "campaign.item.judge", _item_of_ann, "feedback")
+	d.reasons == ["assignment: campaign_item ca_1 is not assigned to bea"]
+}
+
+test_deny_item_without_owner if {
+	d := authz.decision with input as _read("ann", "annotator", "campaign.item.read", {"type": "campaign_item", "id": "ca_1", "state": "OPEN"}, "feedback")
+	d.reasons == ["assignment: campaign_item ca_1 is not assigned to ann"]
+}
+
+test_deny_judging_item_of_closed_campaign if {
+	d := authz.decision with input as _read("ann", "annotator", "campaign.item.judge", _item_closed, "feedback")
+	d.reasons == ["state: campaign.item.judge needs OPEN, campaign_item is CLOSED"]
+}
+
+test_deny_item_read_without_feedback_purpose if {
+	d := authz.decision with input as _read("ann", "annotator", "campaign.item.read", _item_of_ann, "training")
+	d.reasons == ["purpose: campaign.item.read needs purpose feedback, got training"]
+}
+
+test_deny_operator_reads_item if {
+	d := authz.decision with input as _read("ann", "operator", "campaign.item.read", _item_of_ann, "feedback")
+	d.reasons == ["role: operator may not campaign.item.read"]
+}
+
+test_deny_auditor_reads_item_names_guardrail if {
+	d := authz.decision with input as _read("ann", "auditor", "campaign.item.read", _item_of_ann, "feedback")
+	"role: auditors never read dataset contents (campaign.item.read)" in d.reasons
+}
+
+test_deny_annotator_lists_datasets_names_guardrail if {
+	d := authz.decision with input as _req("ann", "annotator", "dataset.list", {})
+	d.reasons == [
+		"role: annotator may not dataset.list",
+		"role: annotators only judge the campaigns they are assigned to (dataset.list)",
+	]
+}
+
+test_deny_annotator_holding_auditor_role_reads_audit if {
+	d := authz.decision with input as {
+		"user": {"name": "ann", "roles": ["auditor", "annotator"]},
+		"action": "audit.read", "resource": {},
+	}
+	d.reasons == ["role: annotators only judge the campaigns they are assigned to (audit.read)"]
+}
+
+test_allow_annotator_lists_campaigns if {
+	authz.allow with input as _req("ann", "annotator", "campaign.list", {})
+}
+
+test_deny_any_annotator_grant_outside_campaigns if {
+	every action in data.appliance.roles.annotator {
+		startswith(action, "campaign.")
+	}
+}
