@@ -152,6 +152,58 @@ MIGRATIONS: list[str] = [
     ALTER TABLE exports ADD COLUMN contents TEXT NOT NULL DEFAULT 'weights';
     ALTER TABLE exports ADD COLUMN memorization TEXT;
     """,
+    # 5: feedback campaigns (appliance.feedback): a campaign over an approved prompt dataset;
+    #    its items (prompt and candidates sealed in the vault, only which model wrote which
+    #    candidate here); reviewers under per-campaign pseudonyms; one assignment per item and
+    #    reviewer, with the order shown and the judgement (indices, never text).
+    """
+    CREATE TABLE campaigns (
+        campaign_id  TEXT PRIMARY KEY,
+        name         TEXT NOT NULL,
+        state        TEXT NOT NULL,
+        dataset_id   TEXT NOT NULL REFERENCES datasets(dataset_id),
+        models       TEXT NOT NULL,   -- JSON list of model references
+        candidates   INTEGER NOT NULL,
+        overlap      REAL NOT NULL,
+        random_state INTEGER NOT NULL,
+        settings     TEXT NOT NULL DEFAULT '{}',
+        created_by   TEXT NOT NULL,
+        created_at   TEXT NOT NULL,
+        closed_at    TEXT,
+        result_dataset_id TEXT,
+        lineage      TEXT
+    );
+    CREATE TABLE campaign_reviewers (
+        campaign_id  TEXT NOT NULL REFERENCES campaigns(campaign_id),
+        reviewer     TEXT NOT NULL,
+        pseudonym    TEXT NOT NULL UNIQUE,
+        role         TEXT NOT NULL,
+        added_at     TEXT NOT NULL,
+        PRIMARY KEY (campaign_id, reviewer)
+    );
+    CREATE TABLE campaign_items (
+        item_id      TEXT PRIMARY KEY,
+        campaign_id  TEXT NOT NULL REFERENCES campaigns(campaign_id),
+        position     INTEGER NOT NULL,
+        object_id    TEXT NOT NULL REFERENCES objects(object_id),
+        candidate_models TEXT NOT NULL,  -- JSON: the model reference of each candidate
+        reviews_wanted INTEGER NOT NULL,
+        UNIQUE (campaign_id, position)
+    );
+    CREATE TABLE campaign_assignments (
+        assignment_id TEXT PRIMARY KEY,
+        campaign_id  TEXT NOT NULL REFERENCES campaigns(campaign_id),
+        item_id      TEXT NOT NULL REFERENCES campaign_items(item_id),
+        reviewer     TEXT NOT NULL,
+        shown_order  TEXT NOT NULL,   -- JSON: candidate indices in the order shown
+        verdict      TEXT,            -- rank, pick, both_bad or skip (NULL until judged)
+        ranking      TEXT,            -- JSON: candidate indices, best first
+        judged_at    TEXT,
+        created_at   TEXT NOT NULL,
+        UNIQUE (item_id, reviewer)
+    );
+    CREATE INDEX campaign_assignments_reviewer ON campaign_assignments(reviewer, campaign_id);
+    """,
 ]
 
 
