@@ -2,11 +2,12 @@
 
 from pathlib import Path
 
-from appliance.api.web import audit, auth, chat, console, datasets, training, users
+from appliance.api.web import audit, auth, chat, console, datasets, feedback, training, users
 
 STATIC = Path(__file__).parent / "static"
 ROUTERS = (
-    auth.router, datasets.router, training.router, chat.router, audit.router, users.router
+    auth.router, datasets.router, training.router, chat.router, audit.router, users.router,
+    feedback.router,
 )
 
 __all__ = ["ROUTERS", "STATIC", "audit", "console"]

@@ -55,8 +55,11 @@ NAV = {
     "auditor": [("/audit", "Audit log"), ("/datasets", "Datasets"), ("/jobs", "Jobs"),
                 ("/models", "Models"), ("/exports", "Exports")],
     "admin": [("/users", "Users"), ("/base-models", "Base models"), ("/keys", "Keys")],
+    # annotators judge the campaigns they are assigned to, and see nothing else
+    "annotator": [("/campaigns", "Campaigns")],
 }
-HOME = {"operator": "/datasets", "compliance": "/review", "auditor": "/audit", "admin": "/users"}
+HOME = {"operator": "/datasets", "compliance": "/review", "auditor": "/audit", "admin": "/users",
+        "annotator": "/campaigns"}
 
 
 class SignInRequired(Exception):
