@@ -48,6 +48,7 @@ from appliance.training.recipe import (
     Recipe,
     choose_recipe,
 )
+from appliance.training.tasks import Task
 from appliance.training.trainer import (
     SAVE_ON_STOP,
     ApplianceTrainer,
@@ -285,9 +286,11 @@ def _keep_best(fit: Fit, prepared: Prepared, hooks: TrainHooks) -> None:
         )
 
 
-def _collator(prepared: Prepared, recipe: Recipe) -> PaddingCollator:
+def _collator(prepared: Prepared, recipe: Recipe) -> Any:
     multiple = 8 if recipe.device == "cuda" else None  # tensor cores like multiples of 8
-    return PaddingCollator(int(prepared.tokenizer.pad_token_id), multiple)
+    pad = int(prepared.tokenizer.pad_token_id)
+    own = prepared.task.collator(pad, multiple)  # pairs of sequences (reward, dpo)
+    return own if own is not None else PaddingCollator(pad, multiple)
 
 
 def make_trainer(
@@ -321,7 +324,7 @@ def make_trainer(
         disable_tqdm=True,
         learning_rate=recipe.learning_rate,
         per_device_train_batch_size=recipe.batch_size,
-        per_device_eval_batch_size=max(recipe.batch_size, 64),
+        per_device_eval_batch_size=task.eval_batch_size or max(recipe.batch_size, 64),
         gradient_accumulation_steps=recipe.gradient_accumulation_steps,
         num_train_epochs=recipe.epochs,
         warmup_steps=recipe.warmup_ratio,
@@ -354,7 +357,7 @@ def make_trainer(
         train_dataset=FeatureDataset(train),
         eval_dataset=FeatureDataset(validation),
         data_collator=_collator(prepared, recipe),
-        compute_metrics=_accuracy if task.needs_predictions else None,
+        compute_metrics=_epoch_metrics(task) if task.needs_predictions else None,
         callbacks=callback.callbacks if callback is not None else None,
         head_learning_rate=recipe.head_learning_rate,
         group_lengths=group,
@@ -363,18 +366,22 @@ def make_trainer(
         # with a time budget the step count is only a ceiling: warm up over a tenth of an epoch
         warmup_steps=max(1, round(recipe.warmup_ratio * steps_per_epoch)) if budget else None,
         answer_logits_only=task.model_kind == "causal" and supports_logits_to_keep(model),
+        task_loss=task.loss_function(),
     )
     trainer.remove_callback(PrinterCallback)
     return trainer
 
 
-def _accuracy(prediction: Any) -> dict[str, float]:
-    logits = (
-        prediction.predictions[0]
-        if isinstance(prediction.predictions, tuple)
-        else prediction.predictions
-    )
-    return {"accuracy": float((logits.argmax(-1) == prediction.label_ids).mean())}
+def _epoch_metrics(task: Task) -> Any:
+    """The trainer's ``compute_metrics``: the task's scores of one validation pass."""
+
+    def compute(prediction: Any) -> dict[str, float]:
+        outputs = prediction.predictions
+        if isinstance(outputs, tuple):
+            outputs = outputs[0]
+        return task.eval_metrics(outputs, prediction.label_ids)
+
+    return compute
 
 
 # -- scoring -------------------------------------------------------------------------------------
@@ -413,7 +420,11 @@ def final_metrics(fit: Fit, prepared: Prepared, hooks: TrainHooks) -> dict[str, 
         fit, prepared, prepared.validation, task.needs_predictions
     )
     test = evaluate_split(fit, prepared, prepared.test, task.needs_predictions)
-    summary = {k: test[k] for k in ("accuracy", "macro_f1", "loss", "perplexity") if k in test}
+    summary = {
+        k: test[k]
+        for k in ("accuracy", "macro_f1", "pairwise_accuracy", "margin_mean", "loss", "perplexity")
+        if k in test
+    }
     hooks.log("test: " + ", ".join(f"{k} {v:.4f}" for k, v in summary.items()))
     metrics: dict[str, Any] = {
         "validation": validation,
@@ -430,9 +441,24 @@ def final_metrics(fit: Fit, prepared: Prepared, hooks: TrainHooks) -> dict[str, 
             "curve": fit.callback.curve,
         },
     }
+    if "pairwise_accuracy" in test:
+        metrics["preference"] = preference_summary(task, test)
     if task.model_kind == "causal":
         metrics |= causal_metrics(fit, prepared, hooks, test)
     return metrics
+
+
+def preference_summary(task: Task, test: dict[str, Any]) -> dict[str, Any]:
+    """The card's preference figures (held-out pairs): a reward model's own scores, or a DPO
+    model's implicit rewards (``beta * log(pi / ref)``, the base as reference)."""
+    summary = {k: test[k] for k in ("pairs", "pairwise_accuracy", "margin_mean", "wilson_95")}
+    beta = getattr(task, "beta", None)
+    summary["scored_by"] = (
+        f"implicit reward, beta {beta:g} (the adapter against the base)"
+        if beta is not None
+        else "the reward model"
+    )
+    return summary
 
 
 def causal_metrics(

@@ -43,6 +43,26 @@ def classification_metrics(logits: Any, label_ids: Any, labels: list[str]) -> di
     return out
 
 
+def preference_metrics(scores: Any) -> dict[str, Any]:
+    """Held-out pairs scored ``[[chosen, rejected], ...]``: how often the chosen answer scores
+    higher (strictly, as TRL counts its reward accuracy: a tie is a miss), the mean margin
+    (chosen minus rejected), and the accuracy's Wilson 95% interval over the pairs."""
+    pairs = np.asarray(scores, dtype=float).reshape(-1, 2)
+    n = int(pairs.shape[0])
+    if n == 0:
+        return {"pairs": 0}
+    margins = pairs[:, 0] - pairs[:, 1]
+    wins = int((margins > 0).sum())
+    low, high = wilson_interval(wins, n)
+    return {
+        "pairs": n,
+        "n": n,
+        "pairwise_accuracy": wins / n,
+        "margin_mean": float(margins.mean()),
+        "wilson_95": [low, high],
+    }
+
+
 # -- uncertainty --------------------------------------------------------------------------------
 #
 # A score on a small test split says little: 4 of 4 right is "accuracy 1.000", and also
@@ -50,7 +70,8 @@ def classification_metrics(logits: Any, label_ids: Any, labels: list[str]) -> di
 # with its test-set size and a 95% interval, computed when the card is shown (from the stored
 # count and confusion matrix, so cards made before this need no retraining):
 #
-# - accuracy is a proportion of n independent examples: the Wilson score interval, which stays
+# - accuracy (and a preference model's pairwise accuracy: n held-out pairs) is a proportion of n
+#   independent examples: the Wilson score interval, which stays
 #   inside [0, 1] and is honest at 0 or n successes (where the normal approximation gives a
 #   zero-width interval);
 # - macro and weighted F1 are no proportions: a percentile bootstrap, resampling the test
@@ -68,7 +89,7 @@ CONFIDENCE = 0.95
 Z_95 = 1.959963984540054  # the standard normal's 97.5% quantile
 BOOTSTRAP_MIN_N = 30
 BOOTSTRAP_RESAMPLES = 2000
-PROPORTIONS = ("accuracy",)
+PROPORTIONS = ("accuracy", "pairwise_accuracy")
 F1_LIKE = ("macro_f1", "weighted_f1")
 NO_INTERVAL = ("loss", "perplexity")
 

@@ -194,10 +194,18 @@ def build_model(
             encoder = AutoModel.from_pretrained(str(base_path), add_pooling_layer=False, **kwargs)
         except TypeError:
             encoder = AutoModel.from_pretrained(str(base_path), **kwargs)
-        model = SequenceClassifier(encoder, len(spec.labels), spec.pooling or "mean", dropout=0.1)
+        model = SequenceClassifier(encoder, head_size(spec), spec.pooling or "mean", dropout=0.1)
     if spec.lora is not None:
         model = apply_lora(model, spec)
     return model
+
+
+def head_size(spec: ModelSpec) -> int:
+    """Outputs of an encoder model's head: one per label, or the task's own (a reward model's
+    single score)."""
+    from appliance.training.tasks import get_task
+
+    return get_task(spec.task).head_size or len(spec.labels)
 
 
 def four_bit_options(compute_dtype: torch.dtype) -> dict[str, Any]:

@@ -1,11 +1,13 @@
 """transformers' ``Trainer``, taught to checkpoint into memory and to stop when told.
 
-:class:`ApplianceTrainer` adds four things to the stock trainer:
+:class:`ApplianceTrainer` adds five things to the stock trainer:
 
 - an optimizer with its own learning rate for a freshly initialised classification head;
 - for causal LMs, a loss that runs the LM head only where a label is learned
   (``logits_to_keep``): SFT learns the answer's few tokens, and the head's 49k-way projection
   of every prompt token was a quarter of each step's compute on SmolLM2;
+- a task's own loss where it has one (``Task.loss_function``: the Bradley–Terry loss of reward
+  models, DPO's), computed on the task's batches inside this same loop;
 - a length-grouped sampler that is reproducible per epoch, so a resumed run skips exactly the
   batches it already saw;
 - resume from a checkpoint held in memory. The stock trainer only resumes from a directory, so
@@ -152,11 +154,14 @@ class ApplianceTrainer(Trainer):
         budget: BudgetClock | None = None,
         warmup_steps: int | None = None,
         answer_logits_only: bool = False,
+        task_loss: Callable[[nn.Module, dict[str, Any]], tuple[torch.Tensor, Any]]
+        | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.answer_logits_only = answer_logits_only
-        if answer_logits_only:
+        self.task_loss = task_loss
+        if answer_logits_only or task_loss is not None:
             self.loss_is_scaled_for_ga = False  # a per-batch mean: the trainer divides it
         self.head_learning_rate = head_learning_rate
         self.group_lengths = group_lengths
@@ -192,9 +197,12 @@ class ApplianceTrainer(Trainer):
         return_outputs: bool = False,
         num_items_in_batch: Any = None,
     ) -> Any:
-        if not self.answer_logits_only:
+        if self.task_loss is not None:
+            loss, outputs = self.task_loss(model, inputs)  # a task's own (reward, dpo)
+        elif self.answer_logits_only:
+            loss, outputs = answer_loss(model, inputs)
+        else:
             return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
-        loss, outputs = answer_loss(model, inputs)
         return (loss, outputs) if return_outputs else loss
 
     # -- optimizer and sampler ------------------------------------------------------------------

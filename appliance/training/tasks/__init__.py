@@ -37,6 +37,10 @@ class Task(ABC):
     greater_is_better: ClassVar[bool]
     #: Whether scoring needs the model's outputs (logits) or only the loss.
     needs_predictions: ClassVar[bool] = True
+    #: Outputs of an encoder task's head: None for one per label, 1 for a scalar score.
+    head_size: ClassVar[int | None] = None
+    #: Examples per evaluation batch (None: 64, or the training batch when larger).
+    eval_batch_size: ClassVar[int | None] = None
 
     @abstractmethod
     def to_examples(
@@ -77,6 +81,27 @@ class Task(ABC):
     ) -> dict[str, Any]:
         """Scores on one split: the mean loss, and the outputs when ``needs_predictions``."""
 
+    def eval_metrics(self, predictions: Any, label_ids: Any) -> dict[str, float]:
+        """Each epoch's validation scores (the selection metric among them), from the outputs
+        when ``needs_predictions``: by default the accuracy of the highest logit."""
+        import numpy as np
+
+        return {"accuracy": float((np.asarray(predictions).argmax(-1) == label_ids).mean())}
+
+    # -- hooks for tasks whose batches are not one example per row -----------------------------
+
+    def collator(
+        self, pad_token_id: int, pad_to_multiple_of: int | None
+    ) -> Callable[[list[dict[str, Any]]], dict[str, Any]] | None:
+        """The task's own batch collator (None: the engine pads ``input_ids``/``labels``)."""
+        return None
+
+    def loss_function(self) -> Callable[[Any, dict[str, Any]], tuple[Any, Any]] | None:
+        """``(model, batch) -> (loss, outputs)`` when the loss is the task's, not the model's
+        (None: the model's own loss). ``outputs`` maps names to tensors; evaluation gathers
+        them as the predictions :meth:`metrics` and :meth:`eval_metrics` receive."""
+        return None
+
 
 TASKS: dict[str, type[Task]] = {}
 
@@ -113,4 +138,4 @@ def task_names() -> list[str]:
 
 def _load_builtin_tasks() -> None:
     # Imported here, not at the top, because each module registers itself on import.
-    from appliance.training.tasks import classification, sft  # noqa: F401
+    from appliance.training.tasks import classification, dpo, reward, sft  # noqa: F401
