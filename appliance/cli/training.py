@@ -72,8 +72,9 @@ def _register_jobs(commands: argparse._SubParsersAction) -> None:  # type: ignor
     run = job.add_parser("run", help="queue a job (LoRA or full fine-tuning) on approved data")
     run.add_argument("--dataset", action="append", required=True, dest="datasets",
                      help="approved dataset id (repeat for a multi-task job)")
-    run.add_argument("--task", required=True, choices=("classification", "sft"),
-                     help="what to train: a classifier or a generative (sft) model")
+    run.add_argument("--task", required=True, choices=("classification", "sft", "reward", "dpo"),
+                     help="what to train: a classifier, a generative (sft) model, a reward model "
+                          "on preference pairs, or a generative model tuned on them (dpo)")
     run.add_argument("--kind", choices=("train", "search"), default="train",
                      help="one training run, or a small hyperparameter grid chosen on validation")
     run.add_argument("--config", type=Path, help="job config file (JSON or YAML)")
@@ -131,6 +132,13 @@ def _register_models(commands: argparse._SubParsersAction) -> None:  # type: ign
     source.add_argument("--file", type=Path, help="JSONL with a 'text' field per line")
     add_token(predict)
     predict.set_defaults(handler=cmd_model_predict)
+    score = model.add_parser("score", help="score answers to prompts with a reward model")
+    score.add_argument("model_id", metavar="MODEL", help="the reward model (mdl_...)")
+    score.add_argument("--file", type=Path, required=True,
+                       help="JSONL: a 'prompt' (a string or {role, content} turns) and a "
+                            "'response' per line; one {\"score\": ...} line out per line in")
+    add_token(score)
+    score.set_defaults(handler=cmd_model_score)
     generate = model.add_parser(
         "generate", help="answer prompts with a generative model or a base model, in batches")
     generate.add_argument(
@@ -282,7 +290,8 @@ def _report_final(final: JobInfo, args: argparse.Namespace) -> int:
 
 def _print_metrics(metrics: dict[str, Any]) -> None:
     test = metrics.get("test", metrics)
-    for key in ("accuracy", "macro_f1", "weighted_f1", "eval_loss", "perplexity"):
+    for key in ("accuracy", "macro_f1", "weighted_f1", "pairwise_accuracy", "margin_mean",
+                "eval_loss", "perplexity"):
         if isinstance(test.get(key), int | float):
             print(f"  test {key:12} {test[key]:.4f}")
 
@@ -502,6 +511,61 @@ def cmd_model_predict(args: argparse.Namespace) -> int:
     for result in backend(args).predict(args.model_id, texts):
         print(json.dumps(result))
     return 0
+
+
+def cmd_model_score(args: argparse.Namespace) -> int:
+    """One ``{"score": ...}`` line per item, in order, a call of at most
+    ``models.MAX_SCORE_ITEMS`` items at a time (each one audited decision)."""
+    from appliance.training.models import MAX_SCORE_ITEMS
+
+    items = _read_score_items(args.file)
+    # The file is read and checked before signing in, as generate's is.
+    target = backend(args)
+    for start in range(0, len(items), MAX_SCORE_ITEMS):
+        for value in _score(target, args.model_id, items[start:start + MAX_SCORE_ITEMS]):
+            print(json.dumps({"score": value}), flush=True)
+    return 0
+
+
+def _score(target: Any, model_id: str, items: list[dict[str, Any]]) -> list[float]:
+    if isinstance(target, LocalBackend):
+        from appliance.training import models
+
+        return models.score(target.ctx, target.principal, model_id, items)
+    from .remote import _seg
+
+    data = target._call("POST", f"/v1/models/{_seg(model_id)}/score", json={"items": items})
+    return [float(v) for v in data["scores"]]
+
+
+def _read_score_items(path: Path) -> list[dict[str, Any]]:
+    """Each line's prompt and response, checked; errors name the file and the line."""
+    from appliance.training.tasks.reward import prompt_turns
+
+    try:
+        lines = path.read_text("utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"{path}: {exc}") from None
+    items: list[dict[str, Any]] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            record = json.loads(line)
+        except ValueError:
+            raise InvalidInput(f"{where}: malformed JSON") from None
+        if not isinstance(record, dict) or "prompt" not in record or "response" not in record:
+            raise InvalidInput(f"{where}: needs a 'prompt' and a 'response'")
+        if prompt_turns(record["prompt"]) is None:
+            raise InvalidInput(f"{where}: 'prompt' must be a non-empty string or a list of "
+                               "{role, content} turns ending with the user's")
+        if not isinstance(record["response"], str) or not record["response"].strip():
+            raise InvalidInput(f"{where}: 'response' must be a non-empty string")
+        items.append({"prompt": record["prompt"], "response": record["response"]})
+    if not items:
+        raise InvalidInput(f"{path}: nothing to score (one JSON object per line)")
+    return items
 
 
 def cmd_model_generate(args: argparse.Namespace) -> int:

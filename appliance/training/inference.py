@@ -52,6 +52,30 @@ class Predictor:
                 results[i] = {"label": self.spec.labels[k], "score": round(float(s), 6)}
         return results
 
+    @torch.inference_mode()
+    def score(
+        self, items: list[tuple[list[dict[str, str]], str]], batch_size: int = 64
+    ) -> list[float]:
+        """A reward model's score of each (prompt turns, response), in order: the sequence
+        the model was trained on (:func:`~appliance.training.tasks.reward.encode_answer`)."""
+        from appliance.training.tasks.reward import encode_answer, pad_rows
+
+        rows = [
+            encode_answer(self.tokenizer, turns, response, self.spec.max_length)
+            for turns, response in items
+        ]
+        order = sorted(range(len(rows)), key=lambda i: len(rows[i]))
+        scores = [0.0] * len(rows)
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            ids, mask = pad_rows([rows[i] for i in chunk], int(self.tokenizer.pad_token_id))
+            logits = self.model(
+                input_ids=ids.to(self.device), attention_mask=mask.to(self.device)
+            ).logits
+            for i, value in zip(chunk, logits[:, 0].float().tolist(), strict=True):
+                scores[i] = round(float(value), 6)
+        return scores
+
     def generate(self, prompt: str, max_new_tokens: int = 64) -> str:
         """A greedy answer to one prompt (a user turn), as :func:`generate_batch` gives it."""
         from appliance.training.generation import GenerationOptions, generate_batch

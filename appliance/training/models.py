@@ -1,4 +1,4 @@
-"""Trained models: encrypted weights in the vault, a model card, and predict/generate.
+"""Trained models: encrypted weights in the vault, a model card, and predict/score/generate.
 
 Weights (adapters and head, or all weights) are safetensors bytes stored as one vault object; the
 model card is metadata and lives in the ``models`` row. Reading the weights goes through the gate
@@ -62,7 +62,8 @@ class ModelInfo:
 
     def summary(self) -> dict[str, Any]:
         test = self.card.get("metrics", {}).get("test", {})
-        score = {k: test[k] for k in ("accuracy", "macro_f1", "perplexity") if k in test}
+        keys = ("accuracy", "macro_f1", "pairwise_accuracy", "perplexity")
+        figures = {k: test[k] for k in keys if k in test}
         return {
             "model_id": self.model_id,
             "task": self.task,
@@ -70,7 +71,7 @@ class ModelInfo:
             "base_model": self.base_model,
             "created_by": self.created_by,
             "created_at": self.created_at,
-            **score,
+            **figures,
         }
 
     def resource(self) -> dict[str, Any]:
@@ -266,6 +267,58 @@ def predict(
             )
         texts = [f"[{task_tag}] {t}" for t in texts]
     return predictor.classify(texts, batch_size=batch_size)
+
+
+#: The gate action of scoring. ``model.predict`` (operators only, audited per call) until the
+#: policy catalogue (policies/appliance/data.json) has a ``model.score`` action of its own.
+SCORE_ACTION = "model.predict"
+MAX_SCORE_ITEMS = 256
+
+
+def score(
+    ctx: Context,
+    principal: Principal,
+    model_id: str,
+    items: list[dict[str, Any]],
+    batch_size: int = 64,
+) -> list[float]:
+    """A reward model's score of each ``{"prompt", "response"}`` item, in input order (higher:
+    better); the prompt is a string or ``{role, content}`` turns ending with the user's. One
+    audited decision per call, whether the model is decrypted now or was earlier."""
+    pairs = _check_items(items)
+    info = load_model_info(ctx, model_id)
+    if info.task != "reward":
+        raise InvalidInput(f"model {model_id} is a '{info.task}' model; score needs a reward model")
+    predictor = open_predictor(ctx, principal, info, SCORE_ACTION,
+                               {"call": "score", "items": len(pairs)})
+    return predictor.score(pairs, batch_size=batch_size)
+
+
+def _check_items(items: Any) -> list[tuple[list[dict[str, str]], str]]:
+    """Each item as (prompt turns, response); a refusal names the item, never its text."""
+    from appliance.training.tasks.reward import prompt_turns
+
+    if not isinstance(items, list) or not items:
+        raise InvalidInput("give at least one item to score")
+    if len(items) > MAX_SCORE_ITEMS:
+        raise InvalidInput(f"at most {MAX_SCORE_ITEMS} items per call, got {len(items)}")
+    out = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise InvalidInput(f"item {i} is not an object with 'prompt' and 'response'")
+        prompt, response = item.get("prompt"), item.get("response")
+        turns = prompt_turns(prompt)
+        if turns is None:
+            raise InvalidInput(f"item {i}: 'prompt' must be a non-empty string or a list of "
+                               "{role, content} turns ending with the user's")
+        if not isinstance(response, str) or not response.strip():
+            raise InvalidInput(f"item {i}: 'response' must be a non-empty string")
+        if len(response) > MAX_TEXT_CHARS or sum(len(t["content"]) for t in turns) > (
+                MAX_TEXT_CHARS):
+            raise InvalidInput(f"item {i}: prompt or response longer than {MAX_TEXT_CHARS} "
+                               "characters")
+        out.append((turns, response))
+    return out
 
 
 # A str is a Sequence too: the one-prompt form must come first.

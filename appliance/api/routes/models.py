@@ -1,17 +1,19 @@
-"""``/v1/models``: trained models, their cards, predictions, generation (batched and streamed;
-bases too, as ``base:<name>``), and export requests."""
+"""``/v1/models``: trained models, their cards, predictions, reward scores, generation (batched
+and streamed; bases too, as ``base:<name>``), and export requests."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, status
+from pydantic import BaseModel, ConfigDict, Field
 from sse_starlette import EventSourceResponse
 
 from appliance.api.chatstream import chat_response
 from appliance.api.deps import ContextDep, CurrentUser, reject_unknown_query
 from appliance.api.problem import BAD_INPUT, NOT_FOUND, responses
 from appliance.api.schemas import (
+    ChatMessage,
     ChatRequest,
     Export,
     ExportRequest,
@@ -20,6 +22,7 @@ from appliance.api.schemas import (
     Model,
     Predictions,
     PredictRequest,
+    PromptText,
 )
 from appliance.training import chat, export, models
 
@@ -46,6 +49,37 @@ def predict(ctx: ContextDep, user: CurrentUser, model_id: str, body: PredictRequ
     """Classify texts with a classification model."""
     found = models.predict(ctx, user, model_id, body.texts, body.batch_size, body.task_tag)
     return {"model_id": model_id, "predictions": found}
+
+
+class ScoreItem(BaseModel):
+    """A prompt (one user turn, or a conversation ending with the user's) and an answer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: PromptText | Annotated[list[ChatMessage], Field(min_length=1, max_length=64)]
+    response: PromptText
+
+
+class ScoreRequest(BaseModel):
+    """Items scored in order in one audited call: at most 256, 20,000 characters a text."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[ScoreItem] = Field(min_length=1, max_length=models.MAX_SCORE_ITEMS)
+
+
+class Scores(BaseModel):
+    model_id: str
+    scores: list[float] = Field(description="The reward model's score per item, in order "
+                                            "(higher: a better answer).")
+
+
+@router.post("/{model_id}/score", response_model=Scores,
+             responses=responses(NOT_FOUND, BAD_INPUT))
+def score(ctx: ContextDep, user: CurrentUser, model_id: str, body: ScoreRequest) -> Any:
+    """Score answers to prompts with a reward model."""
+    items = [item.model_dump() for item in body.items]
+    return {"model_id": model_id, "scores": models.score(ctx, user, model_id, items)}
 
 
 @router.post("/{model}/generate", response_model=Generation,
