@@ -21,6 +21,7 @@ from fastapi.staticfiles import StaticFiles
 import appliance
 from appliance.api import metrics, problem, routes, web
 from appliance.api.ratelimit import FailureLimiter
+from appliance.api.routes import feedback as feedback_routes
 from appliance.api.runtime import ContextPool
 from appliance.api.security import SecurityHeadersMiddleware
 from appliance.api.streams import LossCurves
@@ -75,7 +76,7 @@ def create_app(home: str | Path | None = None, *, pool: ContextPool | None = Non
     for error in problem.HANDLED:
         app.add_exception_handler(error, problem.handle_error)
     app.add_exception_handler(web.console.SignInRequired, web.console.sign_in_redirect)
-    for router in (*routes.ROUTERS, metrics.router, *web.ROUTERS):
+    for router in (*routes.ROUTERS, feedback_routes.router, metrics.router, *web.ROUTERS):
         app.include_router(router)
     app.state.console_pages = {getattr(r, "path", "") for w in web.ROUTERS for r in w.routes}
     app.mount("/static", StaticFiles(directory=web.STATIC), name="static")

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from appliance.errors import ApplianceError
 
-from . import admin, audit, datasets, demo, pii
+from . import admin, audit, datasets, demo, feedback, pii
 
 #: 128 + SIGPIPE: what the shell reports for a command whose reader went away (``yes | head``).
 EXIT_BROKEN_PIPE = 141
@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_global_options(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (admin, datasets, audit, pii, demo):
+    for module in (admin, datasets, audit, pii, demo, feedback):
         module.register(commands)
     _register_optional(commands)
     for sub in _subparsers(parser):

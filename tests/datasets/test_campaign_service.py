@@ -355,3 +355,28 @@ def test_closing_produces_a_pending_preference_dataset_with_lineage(ctx: Any,
     assert '"ann"' not in json.dumps(lineage) and '"bea"' not in json.dumps(lineage)
     sample = ds.sample_records(ctx, site["carol"], closed.result_dataset_id, n=3)
     assert set(sample[0]) == {"prompt", "chosen", "rejected"}
+
+
+def test_the_cli_runs_a_campaign(ctx: Any, site: dict, capsys: pytest.CaptureFixture[str],
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from appliance.cli.main import main
+
+    home = ["--home", str(ctx.home)]
+    monkeypatch.setenv("APPLIANCE_TOKEN", site["olivia_token"])
+    assert main(["campaign", "create", site["dataset_id"], "--name", "cli", "--model",
+                 "base:tiny-a", "--model", "base:tiny-b", "--reviewer", "ann",
+                 "--max-new-tokens", "6", "--json", *home]) == 0
+    campaign_id = json.loads(capsys.readouterr().out)["campaign_id"]
+    assert main(["campaign", "assign", campaign_id, "bea", *home]) == 0
+    assert "ann, bea" in capsys.readouterr().out
+    assert main(["campaign", "list", *home]) == 0
+    assert campaign_id in capsys.readouterr().out
+    assert main(["campaign", "show", campaign_id, *home]) == 0
+    shown = capsys.readouterr().out
+    assert "0/6 judged" in shown and "undefined" in shown
+    monkeypatch.setenv("APPLIANCE_TOKEN", site["carol_token"])
+    assert main(["campaign", "close", campaign_id, *home]) == 4  # compliance: access denied
+    assert "may not campaign.close" in capsys.readouterr().err
+    monkeypatch.setenv("APPLIANCE_TOKEN", site["olivia_token"])
+    assert main(["campaign", "close", campaign_id, *home]) == 0
+    assert "no judgement gave a pair" in capsys.readouterr().out

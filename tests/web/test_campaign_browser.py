@@ -177,3 +177,42 @@ def test_a_campaign_from_form_to_preference_dataset(page: Any, browser: Any,
     shown = site.client("carol").get(f"/v1/datasets/{dataset_id}").json()
     assert (shown["state"], shown["task"]) == ("PENDING_REVIEW", "preference")
     shot(page, "campaign-04-closed")
+
+
+def test_the_http_api_runs_a_campaign_for_its_reviewers(campaign_site: LiveServer) -> None:
+    """The same campaign over ``/v1``: an operator opens it, an annotator reads and judges its
+    items by letter; forged and foreign ids, other roles and bad verdicts are refused."""
+    site = campaign_site
+    datasets = site.client("olivia").get("/v1/datasets").json()
+    dataset_id = next(d["dataset_id"] for d in datasets if d["name"] == "support prompts")
+    created = site.client("olivia").post("/v1/campaigns", json={
+        "name": "over http", "dataset_id": dataset_id, "models": ["base:tiny-a"],
+        "candidates": 2, "reviewers": ["ann"], "max_new_tokens": 6})
+    assert created.status_code == 201, created.text
+    campaign_id = created.json()["campaign_id"]
+    assert site.client("carol").post("/v1/campaigns", json={
+        "name": "x", "dataset_id": dataset_id, "models": ["base:tiny-a"]}).status_code == 403
+    listed = site.client("ann").get("/v1/campaigns").json()
+    assert {c["view"] for c in listed} == {"reviewer"}
+    next_id = site.client("ann").get(f"/v1/campaigns/{campaign_id}/next").json()["assignment_id"]
+    item = site.client("ann").get(f"/v1/campaign-items/{next_id}").json()
+    assert [c["label"] for c in item["candidates"]] == ["A", "B"] and "base:" not in str(item)
+    for who in ("bea", "olivia", "audra"):
+        assert site.client(who).get(f"/v1/campaign-items/{next_id}").status_code == 403
+    assert site.client("ann").get("/v1/campaign-items/ca_forged").status_code == 403
+    bad = site.client("ann").post(f"/v1/campaign-items/{next_id}/judgement",
+                                  json={"verdict": "rank", "ranking": ["A", "C"]})
+    assert bad.status_code == 400 and "only the candidates shown: A, B" in bad.json()["detail"]
+    saved = site.client("ann").post(f"/v1/campaign-items/{next_id}/judgement",
+                                    json={"verdict": "pick", "ranking": ["B"]})
+    assert saved.status_code == 200 and saved.json()["ranking"] == ["B"]
+    again = site.client("ann").post(f"/v1/campaign-items/{next_id}/judgement",
+                                    json={"verdict": "skip"})
+    assert again.status_code == 409
+    shown = site.client("audra").get(f"/v1/campaigns/{campaign_id}").json()
+    assert shown["results"]["progress"]["done"] == 1
+    assert site.client("ann").get(f"/v1/campaigns/{campaign_id}").status_code == 403
+    closed = site.client("olivia").post(f"/v1/campaigns/{campaign_id}/close")
+    assert closed.status_code == 200 and closed.json()["state"] == "CLOSED"
+    assert site.client("ann").post(f"/v1/campaign-items/{next_id}/judgement",
+                                   json={"verdict": "skip"}).status_code == 403
