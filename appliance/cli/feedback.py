@@ -48,18 +48,18 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     ls.set_defaults(handler=cmd_list)
 
     show = campaign.add_parser("show", help="a campaign and its results")
-    show.add_argument("campaign_id")
+    show.add_argument("campaign_id", help="the campaign (cmp_...)")
     _common(show)
     show.set_defaults(handler=cmd_show)
 
     assign = campaign.add_parser("assign", help="add annotators to an open campaign")
-    assign.add_argument("campaign_id")
-    assign.add_argument("reviewers", nargs="+", metavar="USER")
+    assign.add_argument("campaign_id", help="the campaign (cmp_...)")
+    assign.add_argument("reviewers", nargs="+", metavar="USER", help="annotators to add")
     _common(assign)
     assign.set_defaults(handler=cmd_assign)
 
     close = campaign.add_parser("close", help="close into a PENDING_REVIEW preference dataset")
-    close.add_argument("campaign_id")
+    close.add_argument("campaign_id", help="the campaign (cmp_...)")
     _common(close)
     close.set_defaults(handler=cmd_close)
 
