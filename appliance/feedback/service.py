@@ -394,9 +394,11 @@ def _pair_records(ctx: Context, principal: Principal, info: CampaignInfo,
                 {"campaign_id": info.campaign_id, "item_id": a.item_id}))
         item = contents[a.item_id]
         texts = item["candidates"]
-        # two candidates with the same text teach nothing: such a pair is left out
+        # left out: a pair of two equal texts (it teaches nothing), and a pair with an empty
+        # answer (a preference record needs both answers; ingest would drop it as missing)
         records += [{"prompt": item["prompt"], "chosen": texts[better], "rejected": texts[worse]}
-                    for better, worse in stated if texts[better] != texts[worse]]
+                    for better, worse in stated if texts[better] != texts[worse]
+                    and texts[better].strip() and texts[worse].strip()]
     return records
 
 

@@ -205,7 +205,8 @@ def test_the_http_api_runs_a_campaign_for_its_reviewers(campaign_site: LiveServe
     assert bad.status_code == 400 and "only the candidates shown: A, B" in bad.json()["detail"]
     saved = site.client("ann").post(f"/v1/campaign-items/{next_id}/judgement",
                                     json={"verdict": "pick", "ranking": ["B"]})
-    assert saved.status_code == 200 and saved.json()["ranking"] == ["B"]
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["ranking"] == ["B"]
     again = site.client("ann").post(f"/v1/campaign-items/{next_id}/judgement",
                                     json={"verdict": "skip"})
     assert again.status_code == 409
@@ -213,6 +214,7 @@ def test_the_http_api_runs_a_campaign_for_its_reviewers(campaign_site: LiveServe
     assert shown["results"]["progress"]["done"] == 1
     assert site.client("ann").get(f"/v1/campaigns/{campaign_id}").status_code == 403
     closed = site.client("olivia").post(f"/v1/campaigns/{campaign_id}/close")
-    assert closed.status_code == 200 and closed.json()["state"] == "CLOSED"
+    assert closed.status_code == 200, closed.text
+    assert closed.json()["state"] == "CLOSED"
     assert site.client("ann").post(f"/v1/campaign-items/{next_id}/judgement",
                                    json={"verdict": "skip"}).status_code == 403
