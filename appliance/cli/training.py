@@ -72,9 +72,11 @@ def _register_jobs(commands: argparse._SubParsersAction) -> None:  # type: ignor
     run = job.add_parser("run", help="queue a job (LoRA or full fine-tuning) on approved data")
     run.add_argument("--dataset", action="append", required=True, dest="datasets",
                      help="approved dataset id (repeat for a multi-task job)")
-    run.add_argument("--task", required=True, choices=("classification", "sft", "reward", "dpo"),
+    run.add_argument("--task", required=True,
+                     choices=("classification", "sft", "reward", "dpo", "kto"),
                      help="what to train: a classifier, a generative (sft) model, a reward model "
-                          "on preference pairs, or a generative model tuned on them (dpo)")
+                          "on preference pairs, or a generative model tuned on them (dpo) or on "
+                          "rated answers (kto)")
     run.add_argument("--kind", choices=("train", "search"), default="train",
                      help="one training run, or a small hyperparameter grid chosen on validation")
     run.add_argument("--config", type=Path, help="job config file (JSON or YAML)")

@@ -422,7 +422,8 @@ def final_metrics(fit: Fit, prepared: Prepared, hooks: TrainHooks) -> dict[str, 
     test = evaluate_split(fit, prepared, prepared.test, task.needs_predictions)
     summary = {
         k: test[k]
-        for k in ("accuracy", "macro_f1", "pairwise_accuracy", "margin_mean", "loss", "perplexity")
+        for k in ("accuracy", "macro_f1", "pairwise_accuracy", "reward_accuracy", "margin_mean",
+                  "loss", "perplexity")
         if k in test
     }
     hooks.log("test: " + ", ".join(f"{k} {v:.4f}" for k, v in summary.items()))
@@ -471,7 +472,7 @@ def causal_metrics(
     out: dict[str, Any] = {}
     step, epoch = fit.trainer.state.global_step, fit.trainer.state.epoch
     secrets = [c.secret for c in prepared.canaries]
-    if config is None:
+    if config is None or not prepared.task.evaluates_generation:
         return out
 
     def progress(done: int, total: int, eta: float | None) -> None:

@@ -89,7 +89,7 @@ CONFIDENCE = 0.95
 Z_95 = 1.959963984540054  # the standard normal's 97.5% quantile
 BOOTSTRAP_MIN_N = 30
 BOOTSTRAP_RESAMPLES = 2000
-PROPORTIONS = ("accuracy", "pairwise_accuracy")
+PROPORTIONS = ("accuracy", "pairwise_accuracy", "reward_accuracy")
 F1_LIKE = ("macro_f1", "weighted_f1")
 NO_INTERVAL = ("loss", "perplexity")
 

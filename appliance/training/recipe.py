@@ -243,11 +243,11 @@ def _causal_recipe(
       held-out queries in another style (0.78 -> 0.88 from 80 to 160 steps at 1e-3).
     """
     notes: list[str] = []
-    dpo = config.task == "dpo"
+    dpo = config.task in ("dpo", "kto")  # the same recipe: preference tuning of a causal LM
     method = config.method
     if dpo and method == "full":
         raise InvalidInput(
-            "task 'dpo' trains LoRA adapters: its reference model is the base with the "
+            f"task '{config.task}' trains LoRA adapters: its reference model is the base with the "
             "adapter disabled (method 'full' would need a second copy of the model)"
         )
     if method == "auto":
@@ -256,7 +256,7 @@ def _causal_recipe(
             f"method lora: a causal LM ({base.n_params / 1e6:.0f}M parameters) adapts well "
             "with low-rank adapters on every linear layer, at a fraction of full "
             "fine-tuning's optimizer memory and time"
-            + ("; DPO's reference is the base with the adapter disabled" if dpo else "")
+            + ("; the reference is the base with the adapter disabled" if dpo else "")
         )
     quantization, qnote = choose_quantization(
         config.quantization, device, method, base.n_params, gpu_memory
@@ -307,7 +307,8 @@ def _causal_recipe(
         epochs = max(1 if dpo else 2, min(most, round(target / steps_per_epoch)))
         notes.append(
             f"epochs up to {epochs:g}: about {target} steps for "
-            f"{stats.n_train} training {'pairs' if dpo else 'examples'}; early stopping on "
+            f"{stats.n_train} training {'pairs' if config.task == 'dpo' else 'examples'}; "
+            "early stopping on "
             "validation loss"
         )
     budget = _budget(

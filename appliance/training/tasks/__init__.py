@@ -39,6 +39,9 @@ class Task(ABC):
     needs_predictions: ClassVar[bool] = True
     #: Outputs of an encoder task's head: None for one per label, 1 for a scalar score.
     head_size: ClassVar[int | None] = None
+    #: Whether a causal task's model also gets the held-out generation and the memorization
+    #: scan (its examples then carry ``"messages"``, as SFT's do).
+    evaluates_generation: ClassVar[bool] = True
     #: Examples per evaluation batch (None: 64, or the training batch when larger).
     eval_batch_size: ClassVar[int | None] = None
 
@@ -138,4 +141,4 @@ def task_names() -> list[str]:
 
 def _load_builtin_tasks() -> None:
     # Imported here, not at the top, because each module registers itself on import.
-    from appliance.training.tasks import classification, dpo, reward, sft  # noqa: F401
+    from appliance.training.tasks import classification, dpo, kto, reward, sft  # noqa: F401
