@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 
 
 def role_of(spec: DatasetSpec, field: str) -> str:
-    for role in ("text", "label", "prompt", "response"):
+    for role in ("text", "label", "prompt", "response", "chosen", "rejected", "responses",
+                 "ranking", "rating"):
         if getattr(spec, f"{role}_field") == field:
             return f"{role} field"
     return "field"
@@ -27,6 +28,8 @@ def drop_reasons(spec: DatasetSpec, cleaner: Cleaner, dropped_pii: int) -> list[
            for field, n in sorted(cleaner.missing.items())]
     out += [f"{n} with {field!r} over {spec.cleaning.max_chars} characters"
             for field, n in sorted(cleaner.too_long.items())]
+    # "2 with a 'ranking' that is not a best-first list of indices into 'responses'"
+    out += [f"{n} {problem}" for problem, n in sorted(cleaner.malformed.items())]
     if cleaner.counts["dropped_duplicate"]:
         out.append(f"{cleaner.counts['dropped_duplicate']} duplicate")
     if dropped_pii:
@@ -40,7 +43,8 @@ def drop_summary(spec: DatasetSpec, cleaner: Cleaner, dropped_pii: int) -> str |
     if not reasons:
         return None
     total = (sum(cleaner.missing.values()) + sum(cleaner.too_long.values())
-             + cleaner.counts["dropped_duplicate"] + dropped_pii)
+             + sum(cleaner.malformed.values()) + cleaner.counts["dropped_duplicate"]
+             + dropped_pii)
     return f"{total} of {cleaner.counts['records_in']} records dropped: {', '.join(reasons)}"
 
 

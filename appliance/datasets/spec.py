@@ -13,6 +13,12 @@ turns per record: every ``content`` is redacted like any free text, while the ro
 user, assistant: words of the schema, no personal data) are kept as given so that redaction can
 never turn a role into a placeholder; a role that looks like PII is still flagged to the
 reviewer, and training refuses any role but the three.
+
+A preference dataset (``task = "preference"``) has a prompt (a text, or a list of turns kept
+like a chat's) and one of three shapes (:mod:`appliance.datasets.preference_shapes`): pairwise
+(``chosen_field``, ``rejected_field``), ranked (``responses_field``, ``ranking_field``) or rated
+(``response_field``, ``rating_field``). Every answer is free text and redacted; the ranking and
+the rating are kept as given (indices, thumbs and scores: a placeholder in one would break it).
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from appliance.errors import InvalidInput
 
-Task = Literal["raw", "classification", "sft"]
+Task = Literal["raw", "classification", "sft", "preference"]
 Operator = Literal["placeholder", "mask", "pseudonym", "drop_record"]
 CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
 
@@ -60,6 +66,17 @@ class DatasetSpec(BaseModel):
     messages_field: str | None = Field(
         None, description="Chat field (sft): a list of {role, content} turns; contents are "
         "redacted, roles kept.")
+    chosen_field: str | None = Field(
+        None, description="Preferred answer (preference, pairwise); redacted.")
+    rejected_field: str | None = Field(
+        None, description="Worse answer (preference, pairwise); redacted.")
+    responses_field: str | None = Field(
+        None, description="A list of answers (preference, ranked); each redacted.")
+    ranking_field: str | None = Field(
+        None, description="Indices into the responses, best first (preference, ranked); kept.")
+    rating_field: str | None = Field(
+        None, description="The response's rating: true/false, up/down or a number (preference, "
+        "rated); kept.")
     redact_fields: list[str] = Field(
         default_factory=list, description="Free-text fields cleaned like the text field; "
         "redacted (as every field not kept is).")
@@ -88,6 +105,7 @@ class DatasetSpec(BaseModel):
             raise ValueError(
                 "task 'sft' needs --prompt-field and --response-field, or --messages-field"
             )
+        self._check_preference_fields()
         if self.messages_field and (self.prompt_field or self.response_field):
             raise ValueError("a chat dataset (messages_field) takes no prompt or response field")
         if self.messages_field and self.messages_field in (self.text_field, self.label_field):
@@ -105,25 +123,66 @@ class DatasetSpec(BaseModel):
                              "(use --no-redact to store text as given)")
         return self
 
+    def _check_preference_fields(self) -> None:
+        shapes = {name: [f for f in fields if getattr(self, f)]
+                  for name, fields in PREFERENCE_SHAPES.items()}
+        if self.task != "preference":
+            # The rated shape's response field is also an SFT pair's; its rating is not.
+            stray = [*shapes["pairwise"], *shapes["ranked"], *(["rating_field"]
+                                                             if self.rating_field else [])]
+            if stray:
+                flags = ", ".join(_flag(f) for f in stray)
+                raise ValueError(f"{flags} {'is' if len(stray) == 1 else 'are'} for task "
+                                 f"'preference', not '{self.task}'")
+            return
+        given = [name for name, fields in shapes.items() if fields]
+        if not self.prompt_field or not given:
+            raise ValueError(
+                "task 'preference' needs --prompt-field and one of: --chosen-field/"
+                "--rejected-field, --responses-field/--ranking-field, --response-field/"
+                "--rating-field")
+        if len(given) > 1:
+            raise ValueError("a preference dataset has one shape, not several: "
+                             + " and ".join(f"{n} ({', '.join(_flag(f) for f in shapes[n])})"
+                                            for n in given))
+        missing = [f for f in PREFERENCE_SHAPES[given[0]] if not getattr(self, f)]
+        if missing:
+            raise ValueError(f"task 'preference' ({given[0]}) needs "
+                             f"{' and '.join(_flag(f) for f in missing)} too")
+        if self.messages_field or self.text_field or self.label_field:
+            raise ValueError("task 'preference' takes no --messages-field, --text-field or "
+                             "--label-field (a prompt may itself be a list of turns)")
+        used = [self.prompt_field, *(getattr(self, f) for f in PREFERENCE_SHAPES[given[0]])]
+        if len(set(used)) < len(used):
+            raise ValueError("the prompt and answer fields of a preference dataset must differ")
+
     def text_fields(self) -> list[str]:
         """Free-text fields: cleaned and redacted. A response field in ``keep_fields`` is not
-        one: its answers are names (an intent, a category) that a model must learn as given."""
+        one: its answers are names (an intent, a category) that a model must learn as given.
+        A preference prompt given as turns is cleaned and redacted turn by turn."""
         response = None if self.response_field in self.keep_fields else self.response_field
-        fields = [self.text_field, self.prompt_field, response, *self.redact_fields]
+        fields = [self.text_field, self.prompt_field, response, self.chosen_field,
+                  self.rejected_field, self.responses_field, *self.redact_fields]
         return list(dict.fromkeys(f for f in fields if f))
 
     def kept_fields(self) -> list[str]:
-        """Fields stored as given: the label field, a chat's roles and ``keep_fields``. All
-        others are redacted."""
-        roles = f"{self.messages_field}.role" if self.messages_field else None
-        return list(dict.fromkeys(f for f in [self.label_field, roles, *self.keep_fields] if f))
+        """Fields stored as given: the label field, a chat's roles, a preference prompt's roles,
+        ranking and rating, and ``keep_fields``. All others are redacted."""
+        roles = [f"{chat}.role" for chat in self._turn_fields()]
+        fields = [self.label_field, *roles, self.ranking_field, self.rating_field,
+                  *self.keep_fields]
+        return list(dict.fromkeys(f for f in fields if f))
 
     def chat_fields(self) -> list[str]:
-        """A chat's paths: the list and its turns' keys (schema, not data)."""
-        if not self.messages_field:
-            return []
-        return [self.messages_field, f"{self.messages_field}.role",
-                f"{self.messages_field}.content"]
+        """Paths of turn lists (a chat; a preference prompt, which may be one): the list and
+        its turns' keys (schema, not data)."""
+        return [path for chat in self._turn_fields()
+                for path in (chat, f"{chat}.role", f"{chat}.content")]
+
+    def _turn_fields(self) -> list[str]:
+        """Fields that hold (or, for a preference prompt, may hold) ``{role, content}`` turns."""
+        prompt = self.prompt_field if self.task == "preference" else None
+        return [f for f in (self.messages_field, prompt) if f]
 
     def named_fields(self) -> list[str]:
         """Every path the spec names (their keys are schema, not data)."""
@@ -140,11 +199,24 @@ class DatasetSpec(BaseModel):
 
     def required_fields(self) -> list[str]:
         fields = [self.text_field, self.label_field, self.prompt_field, self.response_field,
-                  self.messages_field]
+                  self.messages_field, self.chosen_field, self.rejected_field,
+                  self.responses_field, self.ranking_field, self.rating_field]
         return [f for f in fields if f]
 
     def operator_for(self, field: str) -> dict[str, Operator]:
         return {**self.operators, **self.field_operators.get(field, {})}
+
+
+#: The fields of each preference shape, in the order the usage line names them.
+PREFERENCE_SHAPES = {
+    "pairwise": ("chosen_field", "rejected_field"),
+    "ranked": ("responses_field", "ranking_field"),
+    "rated": ("response_field", "rating_field"),
+}
+
+
+def _flag(field: str) -> str:
+    return "--" + field.replace("_", "-")
 
 
 def parse_spec(data: dict[str, Any]) -> DatasetSpec:
