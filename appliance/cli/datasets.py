@@ -18,6 +18,19 @@ from appliance.errors import InvalidInput
 from .common import add_json, add_token, print_fields, print_json, print_table
 from .remote import backend
 
+#: The preference shapes' own options (task preference; the rated shape also takes
+#: --response-field).
+PREFERENCE_FLAGS = (
+    ("--chosen-field", "the preferred answer (preference, pairwise); redacted"),
+    ("--rejected-field", "the worse answer (preference, pairwise); redacted"),
+    ("--responses-field", "a list of answers (preference, ranked); each redacted"),
+    ("--ranking-field", "indices into the responses, best first (preference, ranked); kept as "
+     "given"),
+    ("--rating-field", "the response's rating: true/false, up/down or a number (preference, "
+     "rated); kept as given"),
+)
+PREFERENCE_FIELDS = tuple(flag[2:].replace("-", "_") for flag, _ in PREFERENCE_FLAGS)
+
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     dataset = commands.add_parser("dataset", help="datasets").add_subparsers(
@@ -29,13 +42,16 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     ingest.add_argument("--format", choices=("jsonl", "csv"),
                         help="input format (default: from the file's extension; jsonl for -)")
     ingest.add_argument("--spec", type=Path, help="dataset spec file (TOML or YAML)")
-    ingest.add_argument("--task", choices=("raw", "classification", "sft"),
+    ingest.add_argument("--task", choices=("raw", "classification", "sft", "preference"),
                         help="what the records are for; decides the fields they need")
     ingest.add_argument("--text-field", help="the free-text field (classification, raw)")
     ingest.add_argument("--label-field", help="the label (classification); kept as given, "
                         "like a --keep-field")
-    ingest.add_argument("--prompt-field", help="the prompt field (sft)")
-    ingest.add_argument("--response-field", help="the response field (sft)")
+    ingest.add_argument("--prompt-field", help="the prompt field (sft, preference: a text or a "
+                        "list of {role, content} turns)")
+    ingest.add_argument("--response-field", help="the response field (sft; preference, rated)")
+    for flag, what in PREFERENCE_FLAGS:
+        ingest.add_argument(flag, help=what)
     ingest.add_argument("--redact-field", action="append", default=[], dest="redact_fields",
                         help="a free-text field cleaned like the text field (repeatable); every "
                         "field not kept is redacted anyway")
@@ -98,6 +114,7 @@ def spec_from_args(args: argparse.Namespace) -> ds.DatasetSpec:
         "task": args.task, "text_field": args.text_field, "label_field": args.label_field,
         "prompt_field": args.prompt_field, "response_field": args.response_field,
         "classification": args.classification, "default_operator": args.operator,
+        **{key: getattr(args, key) for key in PREFERENCE_FIELDS},
     }
     data.update({k: v for k, v in flags.items() if v is not None})
     for key in ("redact_fields", "keep_fields", "drop_fields"):

@@ -51,11 +51,26 @@ async def upload_dataset(
         description="Default: from the Content-Type, else from the name's extension.")] = None,
     spec: Annotated[str | None, Query(
         description="A full dataset spec as a JSON object; the flags below override it.")] = None,
-    task: Literal["raw", "classification", "sft"] | None = None,
+    task: Literal["raw", "classification", "sft", "preference"] | None = None,
     text_field: str | None = None,
     label_field: str | None = None,
-    prompt_field: str | None = None,
-    response_field: str | None = None,
+    prompt_field: Annotated[str | None, Query(
+        description="The prompt (sft; preference: a text or a list of {role, content} turns, "
+        "contents redacted, roles kept).")] = None,
+    response_field: Annotated[str | None, Query(
+        description="The response (sft; preference, rated).")] = None,
+    chosen_field: Annotated[str | None, Query(
+        description="Preference, pairwise: the preferred answer (redacted).")] = None,
+    rejected_field: Annotated[str | None, Query(
+        description="Preference, pairwise: the worse answer (redacted).")] = None,
+    responses_field: Annotated[str | None, Query(
+        description="Preference, ranked: a list of answers (each redacted).")] = None,
+    ranking_field: Annotated[str | None, Query(
+        description="Preference, ranked: indices into the responses, best first (kept as "
+        "given).")] = None,
+    rating_field: Annotated[str | None, Query(
+        description="Preference, rated: true/false, up/down or a number (kept as "
+        "given).")] = None,
     redact_field: Annotated[list[str] | None, Query()] = None,
     keep_field: Annotated[list[str] | None, Query(
         description="Fields stored as given (labels, ids); every other field is redacted. "
@@ -75,6 +90,9 @@ async def upload_dataset(
     parsed = ds.parse_spec(_spec_data(spec, {
         "task": task, "text_field": text_field, "label_field": label_field,
         "prompt_field": prompt_field, "response_field": response_field,
+        "chosen_field": chosen_field, "rejected_field": rejected_field,
+        "responses_field": responses_field, "ranking_field": ranking_field,
+        "rating_field": rating_field,
         "classification": classification, "default_operator": operator,
     }, redact_field, keep_field, drop_field, redact, lowercase))
     fmt = _format(request, name, format)

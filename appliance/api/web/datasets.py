@@ -21,8 +21,9 @@ router = APIRouter(include_in_schema=False)
 STATES = (ds.PENDING, ds.APPROVED, ds.REJECTED, ds.REVOKED, ds.DELETED)
 CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
 UPLOAD_OPTIONS = {"name", "task", "text_field", "label_field", "prompt_field", "response_field",
-                  "redact_field", "keep_field", "drop_field", "redact", "classification",
-                  "lowercase"}
+                  "chosen_field", "rejected_field", "responses_field", "ranking_field",
+                  "rating_field", "redact_field", "keep_field", "drop_field", "redact",
+                  "classification", "lowercase"}
 #: Records per sample page (the first is the default).
 SAMPLE_SIZES = (20, 50, 100)
 REVIEWS = {"approve": ds.approve_dataset, "reject": ds.reject_dataset,
@@ -77,6 +78,9 @@ async def upload_dataset(request: Request, ctx: ContextDep, console: ConsoleDep)
         task=one("task"),  # type: ignore[arg-type]  # parse_spec checks it, as for the CLI
         text_field=one("text_field"), label_field=one("label_field"),
         prompt_field=one("prompt_field"), response_field=one("response_field"),
+        chosen_field=one("chosen_field"), rejected_field=one("rejected_field"),
+        responses_field=one("responses_field"), ranking_field=one("ranking_field"),
+        rating_field=one("rating_field"),
         redact_field=many("redact_field"), keep_field=many("keep_field"),
         drop_field=many("drop_field"), operator=None,
         redact=query.get("redact", "true") != "false",
