@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 State = Literal["PENDING_REVIEW", "APPROVED", "REJECTED", "REVOKED", "DELETED"]
-Role = Literal["operator", "compliance", "auditor", "admin"]
+Role = Literal["operator", "compliance", "auditor", "admin", "annotator"]
 
 
 class ReviewRecord(BaseModel):

@@ -31,6 +31,7 @@ patterns (IBANs, card and phone numbers, e-mail addresses) are shorter.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -51,7 +52,7 @@ CONTEXT = 64
 MAX_APPROVED_ANSWERS, MAX_APPROVED_CHARS = 1000, 64
 
 
-def approved_answers(records: list[dict[str, Any]], field: str) -> list[str] | None:
+def approved_answers(records: Sequence[dict[str, Any]], field: str) -> list[str] | None:
     """The distinct stripped string values of a kept response field, or None when they are
     not names (too many distinct values, or one too long): free text gets no pass."""
     found: set[str] = set()

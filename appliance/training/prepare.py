@@ -157,7 +157,9 @@ def insert_canaries(
     return out
 
 
-FIELD_ROLES = ("text_field", "label_field", "prompt_field", "response_field", "messages_field")
+FIELD_ROLES = ("text_field", "label_field", "prompt_field", "response_field", "messages_field",
+               "chosen_field", "rejected_field", "responses_field", "ranking_field",
+               "rating_field")
 
 
 def _with_dataset_fields(config: JobConfig, fields: dict[str, str] | None) -> JobConfig:

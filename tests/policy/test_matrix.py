@@ -14,7 +14,7 @@ from appliance.policy import EmbeddedEngine
 
 from .inputs import dataset, export, request
 
-ROLES = ("operator", "compliance", "auditor", "admin")
+ROLES = ("operator", "compliance", "auditor", "admin", "annotator")
 
 # DESIGN.md's role table, action by action.
 ALLOWED: dict[str, set[str]] = {
@@ -36,6 +36,14 @@ ALLOWED: dict[str, set[str]] = {
     "model.base.register": {"admin"},
     "model.predict": {"operator"},
     "model.generate": {"operator"},
+    "campaign.create": {"operator"},
+    "campaign.list": {"operator", "compliance", "auditor", "annotator"},
+    "campaign.show": {"operator", "compliance", "auditor"},
+    "campaign.assign": {"operator"},
+    "campaign.close": {"operator"},
+    "campaign.results": {"operator", "compliance", "auditor"},
+    "campaign.item.read": {"annotator"},
+    "campaign.item.judge": {"annotator"},
     "model.export.request": {"operator"},
     "model.export.approve": {"compliance"},
     "model.export.reject": {"compliance"},
@@ -69,6 +77,16 @@ CONTEXT: dict[str, tuple[dict[str, Any], str | None]] = {
     "model.base.register": ({"type": "base_model", "id": "minilm-l12"}, "administration"),
     "model.predict": ({"type": "model", "id": "m_1"}, None),
     "model.generate": ({"type": "model", "id": "m_1", "created_by": "olivia"}, "inference"),
+    "campaign.create": ({"type": "campaign", "id": "cmp_new"}, "feedback"),
+    "campaign.list": ({"type": "campaign", "id": "*"}, "metadata"),
+    "campaign.show": ({"type": "campaign", "id": "cmp_1", "state": "OPEN"}, "metadata"),
+    "campaign.assign": ({"type": "campaign", "id": "cmp_1", "state": "OPEN"}, "feedback"),
+    "campaign.close": ({"type": "campaign", "id": "cmp_1", "state": "OPEN"}, "feedback"),
+    "campaign.results": ({"type": "campaign", "id": "cmp_1", "state": "OPEN"}, "metadata"),
+    "campaign.item.read": ({"type": "campaign_item", "id": "ca_1", "state": "OPEN",
+                            "owner": "pat"}, "feedback"),
+    "campaign.item.judge": ({"type": "campaign_item", "id": "ca_1", "state": "OPEN",
+                             "owner": "pat"}, "feedback"),
     "model.export.request": ({"type": "model", "id": "m_1"}, "export"),
     "model.export.approve": (export(), "review"),
     "model.export.reject": (export(), "review"),
