@@ -69,9 +69,6 @@ class Report(BaseModel):
     records_dropped_pii: int = 0
     fields: dict[str, dict[str, Any]] = Field(default_factory=dict)
     kept_with_pii: dict[str, int] = Field(default_factory=dict)
-    names_redacted: dict[str, int] = Field(
-        default_factory=dict, description="Redacted fields of snake_case names (categories, "
-        "intents) where redaction changed some names: values changed.")
     warnings: list[str] = Field(default_factory=list)
 
 

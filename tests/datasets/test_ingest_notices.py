@@ -132,7 +132,8 @@ def test_intent_names_changed_by_redaction_are_warned(ctx: Any, people: dict) ->
                "refund_status", "track_parcel"]
     records = [{"query": f"question {i} about my account", "intent": intent}
                for i in range(3) for intent in intents]
-    spec = {"task": "sft", "prompt_field": "query", "response_field": "intent", "redact": True}
+    spec = {"task": "sft", "prompt_field": "query", "response_field": "intent", "redact": True,
+            "text_field": None, "label_field": None}
     result = ingest(ctx, people["olivia"], records, name="intents", **spec)
     changed = result.report.get("names_redacted", {}).get("intent", 0)
     assert 0 < changed < len(records) / 2
