@@ -31,7 +31,8 @@ from typing import TYPE_CHECKING, Any
 
 from appliance.errors import InvalidInput
 from appliance.training.tasks import Task, register_task
-from appliance.training.tasks.reward import pad_rows, preference_pairs, tagged
+from appliance.training.tasks.preference_data import preference_pairs
+from appliance.training.tasks.reward import PairwiseScores, pad_rows, tagged
 from appliance.training.tasks.sft import IGNORE_INDEX, encode_chat, truncate
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ BETA = 0.1
 
 
 @register_task("dpo")
-class DpoTask(Task):
+class DpoTask(PairwiseScores, Task):
     description = (
         "prompt + (chosen, rejected) pairs -> a causal LM tuned toward the chosen answers "
         "(DPO, LoRA; the reference is the base); held-out reward accuracy and margin"
@@ -97,19 +98,6 @@ class DpoTask(Task):
                 "rejected_labels": rejected[1],
             })
         return features
-
-    def metrics(
-        self, loss: float, predictions: Any, label_ids: Any, labels: list[str]
-    ) -> dict[str, Any]:
-        from appliance.training.metrics import preference_metrics
-
-        return {"loss": loss, **preference_metrics(predictions)}
-
-    def eval_metrics(self, predictions: Any, label_ids: Any) -> dict[str, float]:
-        from appliance.training.metrics import preference_metrics
-
-        found = preference_metrics(predictions)
-        return {k: found[k] for k in ("pairwise_accuracy", "margin_mean") if k in found}
 
     def collator(
         self, pad_token_id: int, pad_to_multiple_of: int | None

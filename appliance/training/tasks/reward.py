@@ -15,7 +15,8 @@ the base's tokenizer (:func:`encode_answer`): a chat template (a causal base) re
 turns and the answer as the assistant's turn; an encoder (MiniLM) reads the prompt's text and the
 answer as a sentence pair, cut from whichever is longer.
 
-Records become pairs through :func:`preference_pairs` (prompts as ``{role, content}`` turns).
+Records become pairs through :func:`.preference_data.preference_pairs` (pairwise and ranked
+records; prompts as ``{role, content}`` turns).
 This module stays light (no torch at import): the task registry imports it.
 """
 
@@ -24,8 +25,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from appliance.errors import InvalidInput
 from appliance.training.tasks import Task, register_task
+from appliance.training.tasks.preference_data import preference_pairs
 from appliance.training.tasks.sft import render, templated
 
 if TYPE_CHECKING:
@@ -38,8 +39,25 @@ Message = dict[str, str]
 PAIR_SIDES = ["chosen", "rejected"]
 
 
+class PairwiseScores:
+    """Scores of a task whose predictions are (chosen, rejected) rewards per held-out pair."""
+
+    def metrics(
+        self, loss: float, predictions: Any, label_ids: Any, labels: list[str]
+    ) -> dict[str, Any]:
+        from appliance.training.metrics import preference_metrics
+
+        return {"loss": loss, **preference_metrics(predictions)}
+
+    def eval_metrics(self, predictions: Any, label_ids: Any) -> dict[str, float]:
+        from appliance.training.metrics import preference_metrics
+
+        found = preference_metrics(predictions)
+        return {k: found[k] for k in ("pairwise_accuracy", "margin_mean") if k in found}
+
+
 @register_task("reward")
-class RewardTask(Task):
+class RewardTask(PairwiseScores, Task):
     description = (
         "prompt + (chosen, rejected) pairs -> a reward model scoring answers (Bradley-Terry); "
         "held-out pairwise accuracy with its Wilson interval"
@@ -83,19 +101,6 @@ class RewardTask(Task):
             for e in examples
         ]
 
-    def metrics(
-        self, loss: float, predictions: Any, label_ids: Any, labels: list[str]
-    ) -> dict[str, Any]:
-        from appliance.training.metrics import preference_metrics
-
-        return {"loss": loss, **preference_metrics(predictions)}
-
-    def eval_metrics(self, predictions: Any, label_ids: Any) -> dict[str, float]:
-        from appliance.training.metrics import preference_metrics
-
-        found = preference_metrics(predictions)
-        return {k: found[k] for k in ("pairwise_accuracy", "margin_mean") if k in found}
-
     def collator(
         self, pad_token_id: int, pad_to_multiple_of: int | None
     ) -> Callable[[list[dict[str, Any]]], dict[str, Any]]:
@@ -108,53 +113,13 @@ class RewardTask(Task):
 # -- records -> pairs ----------------------------------------------------------------------------
 
 
-def preference_pairs(records: Sequence[dict[str, Any]], config: JobConfig) -> list[dict[str, Any]]:
-    """``{"prompt": [turns], "chosen", "rejected"}`` per pair (contract 2 of issue 15).
-
-    A stand-in for pairwise records only, until ``tasks.preference_data`` (ranked and rated
-    records too) lands: each record needs a prompt (a string, or a list of ``{role, content}``
-    turns) and two non-empty answer strings. A refusal names record positions, never values."""
-    prompt_field = config.prompt_field
-    chosen_field = getattr(config, "chosen_field", "chosen")
-    rejected_field = getattr(config, "rejected_field", "rejected")
-    pairs: list[dict[str, Any]] = []
-    bad: list[int] = []
-    for index, record in enumerate(records):
-        turns = prompt_turns(record.get(prompt_field))
-        chosen, rejected = record.get(chosen_field), record.get(rejected_field)
-        if turns is None or not _answer(chosen) or not _answer(rejected):
-            bad.append(index)
-            continue
-        pairs.append({"prompt": turns, "chosen": chosen, "rejected": rejected})
-    if bad:
-        raise InvalidInput(
-            f"{len(bad)} records are not preference pairs (first at record {bad[0]}); each "
-            f"needs a '{prompt_field}' (a string or {{role, content}} turns) and "
-            f"'{chosen_field}'/'{rejected_field}' strings (set prompt_field, chosen_field and "
-            "rejected_field to the right names)"
-        )
-    return pairs
-
-
 def prompt_turns(value: Any) -> list[Message] | None:
-    """A prompt as turns: a string is one user turn; a list must be non-empty turns with a
-    known role and text, ending with the user's."""
-    if isinstance(value, str):
-        return [{"role": "user", "content": value}] if value.strip() else None
-    if not isinstance(value, list) or not value:
-        return None
-    turns = []
-    for turn in value:
-        if not isinstance(turn, dict) or turn.get("role") not in ("system", "user", "assistant"):
-            return None
-        if not _answer(turn.get("content")):
-            return None
-        turns.append({"role": str(turn["role"]), "content": str(turn["content"])})
-    return turns if turns[-1]["role"] == "user" else None
+    """A prompt to score as turns (:func:`.preference_shapes.prompt_turns`), which must end with
+    the user's turn: the answer scored is the assistant's reply to it."""
+    from appliance.datasets.preference_shapes import prompt_turns as turns_of
 
-
-def _answer(value: Any) -> bool:
-    return isinstance(value, str) and bool(value.strip())
+    turns = turns_of(value)
+    return turns if turns and turns[-1]["role"] == "user" else None
 
 
 def tagged(pairs: list[dict[str, Any]], tag: str | None) -> list[dict[str, Any]]:
