@@ -35,19 +35,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-           "TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS": ""}
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+# the same command runner, interval and lookup as the SFT check
+from intent_check import Appliance, StepFailed, find_appliance, wilson  # noqa: E402
+
 TARGET_ACCURACY = 0.62
 TARGET_JOB_SECONDS = 15 * 60
 KINDS = ("off_topic", "truncated", "wrong_intent", "rude")
@@ -155,61 +156,11 @@ def make_pairs(n: int, split: str, seed: int) -> list[dict[str, str]]:
     return pairs
 
 
-def wilson(successes: int, n: int, z: float = 1.959964) -> tuple[float, float]:
-    if n == 0:
-        return (0.0, 1.0)
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return (max(0.0, centre - half), min(1.0, centre + half))
-
-
 def accuracy(wins: list[bool]) -> dict[str, Any]:
     low, high = wilson(sum(wins), len(wins))
     return {"n": len(wins), "correct": sum(wins),
             "pairwise_accuracy": sum(wins) / len(wins) if wins else 0.0,
             "wilson_95": [round(low, 4), round(high, 4)]}
-
-
-class StepFailed(Exception):
-    """A command of the check failed; the message names it."""
-
-
-class Appliance:
-    """The ``appliance`` command on one home, with each user's token."""
-
-    def __init__(self, exe: str, home: Path) -> None:
-        self.exe, self.home = exe, home
-        self.tokens: dict[str, str] = {}
-        self.log: list[str] = []
-
-    def run(self, *args: str, user: str | None = None, live_stderr: bool = False,
-            check: bool = True) -> subprocess.CompletedProcess[str]:
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith("APPLIANCE_") or k == "APPLIANCE_PASSPHRASE"}
-        env.update(OFFLINE)
-        if user:
-            env["APPLIANCE_TOKEN"] = self.tokens[user]
-        self.log.append(" ".join(["appliance", *args]) + (f"   # as {user}" if user else ""))
-        done = subprocess.run([self.exe, "--home", str(self.home), *args], env=env, text=True,
-                              stdout=subprocess.PIPE,
-                              stderr=None if live_stderr else subprocess.PIPE, check=False)
-        if check and done.returncode != 0:
-            raise StepFailed(f"appliance {' '.join(args[:3])} exited {done.returncode}: "
-                             f"{(done.stderr or '').strip()[-1500:]}")
-        return done
-
-    def add_user(self, name: str, role: str) -> None:
-        out = self.run("user", "add", name, "--role", role).stdout
-        self.tokens[name] = out.strip().splitlines()[-1].strip()
-
-
-def find_appliance() -> str:
-    for candidate in (Path(sys.executable).with_name("appliance"),
-                      Path(__file__).resolve().parents[1] / ".venv" / "bin" / "appliance"):
-        if candidate.exists():
-            return str(candidate)
-    raise SystemExit("no appliance command: run `make install` or use .venv/bin/python")
 
 
 def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
