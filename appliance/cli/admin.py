@@ -30,7 +30,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
         dest="user_command", required=True, metavar="ACTION")
     add = user.add_parser("add", help="create a user; prints its token once")
     add.add_argument("name", help="user name (2-64 of a-z 0-9 _ . -, starting with a letter)")
-    add.add_argument("--role", required=True, choices=ROLES, help="the user's one role")
+    add.add_argument("--role", required=True, choices=ROLES, help=ROLE_HELP)
     add.add_argument("--ttl-days", type=int, help="token lifetime (default from config)")
     add.set_defaults(handler=cmd_user_add)
     ls = user.add_parser("list", help="list users (never their tokens)")
@@ -70,12 +70,24 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     check.set_defaults(handler=cmd_policy_check)
 
 
+#: What a user of each role does (DESIGN.md's role table), for ``user add --help``.
+ROLE_HELPS = {
+    "operator": "ingests data, runs jobs and campaigns",
+    "compliance": "reviews and approves datasets and exports",
+    "auditor": "reads and verifies the audit log",
+    "admin": "users, keys, base models",
+    "annotator": "judges the feedback campaigns it is assigned to, nothing else",
+}
+ROLE_HELP = "the user's one role: " + "; ".join(f"{r} ({ROLE_HELPS[r]})" for r in ROLES)
+
 #: What each resource attribute the policy reads means (appliance/gate RESOURCE_FIELDS).
 RESOURCE_FIELDS = {
-    "type": "what the action acts on: dataset, export, job, model or base_model",
-    "id": "its id (ds_..., exp_..., job_..., mdl_...); actions on a resource need one",
+    "type": "what the action acts on: dataset, export, job, model, base_model, campaign or "
+            "campaign_item",
+    "id": "its id (ds_..., exp_..., job_..., mdl_..., cmp_..., ca_...); actions on a resource "
+          "need one",
     "state": "its lifecycle state: PENDING_REVIEW, APPROVED, REJECTED, REVOKED (datasets, "
-             "exports); QUEUED, RUNNING, ... (jobs)",
+             "exports); QUEUED, RUNNING, ... (jobs); OPEN, CLOSED (campaigns and their items)",
     "classification": "a dataset's: public, internal, confidential or restricted (restricted "
                       "needs two distinct approvals, and only compliance reads its samples)",
     "uploaded_by": "who uploaded the dataset: they may not approve or reject it",
@@ -83,8 +95,9 @@ RESOURCE_FIELDS = {
                     "they may download it",
     "approvals": "names that already approved the dataset (a JSON list): none of them may "
                  "approve again",
-    "created_by": "who created the job or model",
-    "owner": "the resource's owner (passed to the policy; the shipped rules do not read it)",
+    "created_by": "who created the job, model or campaign",
+    "owner": "a campaign item's assigned reviewer (an annotator): only they may read or "
+             "judge it",
 }
 
 _RESOURCE_HELP = "resource fields (--resource):\n" + "\n".join(
@@ -104,7 +117,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     settings = init_home(args.home, force=args.force, key_source=args.key_source)
     print(f"initialised appliance home at {settings.home}")
     print(f"  master key source: {settings.key_source}; policy backend: {settings.policy_backend}")
-    print("  next: appliance user add NAME --role operator|compliance|auditor|admin")
+    print(f"  next: appliance user add NAME --role {'|'.join(ROLES)}")
     return 0
 
 

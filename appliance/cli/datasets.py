@@ -50,6 +50,9 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     ingest.add_argument("--prompt-field", help="the prompt field (sft, preference: a text or a "
                         "list of {role, content} turns)")
     ingest.add_argument("--response-field", help="the response field (sft; preference, rated)")
+    ingest.add_argument("--messages-field",
+                        help="a chat field (sft, instead of --prompt-field/--response-field): a "
+                        "list of {role, content} turns; contents redacted, roles kept")
     for flag, what in PREFERENCE_FLAGS:
         ingest.add_argument(flag, help=what)
     ingest.add_argument("--redact-field", action="append", default=[], dest="redact_fields",
@@ -113,7 +116,8 @@ def spec_from_args(args: argparse.Namespace) -> ds.DatasetSpec:
     flags = {
         "task": args.task, "text_field": args.text_field, "label_field": args.label_field,
         "prompt_field": args.prompt_field, "response_field": args.response_field,
-        "classification": args.classification, "default_operator": args.operator,
+        "messages_field": args.messages_field, "classification": args.classification,
+        "default_operator": args.operator,
         **{key: getattr(args, key) for key in PREFERENCE_FIELDS},
     }
     data.update({k: v for k, v in flags.items() if v is not None})

@@ -234,6 +234,12 @@ class RemoteClient:
                           json={"texts": texts, "batch_size": batch_size, "task_tag": task_tag})
         return list(data["predictions"])
 
+    def score(self, model_id: str, items: list[dict[str, Any]]) -> list[float]:
+        """A reward model's score of each ``{"prompt", "response"}`` item, in order; one call
+        (at most ``models.MAX_SCORE_ITEMS`` items)."""
+        data = self._call("POST", f"/v1/models/{_seg(model_id)}/score", json={"items": items})
+        return [float(v) for v in data["scores"]]
+
     def generate(self, model: str, prompts: list[Any],
                  options: dict[str, Any] | None = None) -> list[Answer]:
         """Answers to prompts (strings or message lists) from ``mdl_...`` or ``base:<name>``,
@@ -482,6 +488,11 @@ class LocalBackend:
         from appliance.training import models
 
         return models.predict(self.ctx, self.principal, model_id, texts, batch_size, task_tag)
+
+    def score(self, model_id: str, items: list[dict[str, Any]]) -> list[float]:
+        from appliance.training import models
+
+        return models.score(self.ctx, self.principal, model_id, items)
 
     def generate(self, model: str, prompts: list[Any],
                  options: dict[str, Any] | None = None) -> list[Answer]:

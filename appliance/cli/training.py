@@ -524,20 +524,9 @@ def cmd_model_score(args: argparse.Namespace) -> int:
     # The file is read and checked before signing in, as generate's is.
     target = backend(args)
     for start in range(0, len(items), MAX_SCORE_ITEMS):
-        for value in _score(target, args.model_id, items[start:start + MAX_SCORE_ITEMS]):
+        for value in target.score(args.model_id, items[start:start + MAX_SCORE_ITEMS]):
             print(json.dumps({"score": value}), flush=True)
     return 0
-
-
-def _score(target: Any, model_id: str, items: list[dict[str, Any]]) -> list[float]:
-    if isinstance(target, LocalBackend):
-        from appliance.training import models
-
-        return models.score(target.ctx, target.principal, model_id, items)
-    from .remote import _seg
-
-    data = target._call("POST", f"/v1/models/{_seg(model_id)}/score", json={"items": items})
-    return [float(v) for v in data["scores"]]
 
 
 def _read_score_items(path: Path) -> list[dict[str, Any]]:

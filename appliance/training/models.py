@@ -269,9 +269,10 @@ def predict(
     return predictor.classify(texts, batch_size=batch_size)
 
 
-#: The gate action of scoring. ``model.predict`` (operators only, audited per call) until the
-#: policy catalogue (policies/appliance/data.json) has a ``model.score`` action of its own.
-SCORE_ACTION = "model.predict"
+#: The gate action of scoring, its own in the policy catalogue (policies/appliance/data.json):
+#: operators only, one audited decision per call, never flagged as a read of dataset contents
+#: (the scored texts are the caller's).
+SCORE_ACTION = "model.score"
 MAX_SCORE_ITEMS = 256
 
 

@@ -82,7 +82,9 @@ def prepare(
         records[dataset.dataset_id] = {"content_hash": dataset.content_hash, **split.record()}
     train = mix_by_weight(parts, config.dataset_weights, seed)
     labels = task.label_names([*train, *validation, *test])
-    if task.model_kind == "encoder" and len(labels) < 2:
+    # An encoder head with one output per label needs two to tell apart; a scalar head (a
+    # reward model's score) has no labels at all.
+    if task.model_kind == "encoder" and task.head_size is None and len(labels) < 2:
         raise InvalidInput(f"classification needs at least 2 labels, found {len(labels)}")
     clean_train = train
     canaries = make_job_canaries(config, causal)

@@ -512,6 +512,59 @@ test_deny_admin_generates if {
 }
 
 # ---------------------------------------------------------------------------
+# Scoring: a reward model's score of answers the caller sends. Operators
+# score, as they predict; the texts are the caller's own, not dataset
+# contents, so it is not flagged as a read of contents
+# ---------------------------------------------------------------------------
+
+_reward_model := {"type": "model", "id": "mdl_2", "created_by": "olivia"}
+
+test_allow_operator_scores if {
+	d := authz.decision with input as _read("oscar", "operator", "model.score", _reward_model, "inference")
+	d == {"allow": true, "reasons": ["role: operator may model.score"]}
+}
+
+test_deny_compliance_scores if {
+	d := authz.decision with input as _read("carol", "compliance", "model.score", _reward_model, "inference")
+	d.reasons == ["role: compliance may not model.score"]
+}
+
+test_deny_auditor_scores if {
+	d := authz.decision with input as _read("audra", "auditor", "model.score", _reward_model, "inference")
+	d.reasons == ["role: auditor may not model.score"]
+}
+
+test_deny_admin_scores if {
+	d := authz.decision with input as _read("adam", "admin", "model.score", _reward_model, "inference")
+	d.reasons == ["role: admin may not model.score"]
+}
+
+test_deny_annotator_scores if {
+	d := authz.decision with input as _read("ann", "annotator", "model.score", _reward_model, "inference")
+	d.reasons == [
+		"role: annotator may not model.score",
+		"role: annotators only judge the campaigns they are assigned to (model.score)",
+	]
+}
+
+test_deny_score_a_base_model if {
+	d := authz.decision with input as _read("oscar", "operator", "model.score", {"type": "base_model", "id": "minilm-l6"}, "inference")
+	d.reasons == ["resource: model.score needs a model resource, got base_model"]
+}
+
+test_deny_score_without_the_model_id if {
+	d := authz.decision with input as _read("oscar", "operator", "model.score", {"type": "model"}, "inference")
+	d.reasons == ["resource: model.score needs the model's id"]
+}
+
+test_deny_score_to_every_role_but_operator if {
+	"model.score" in data.appliance.roles.operator
+	every role in ["compliance", "auditor", "admin", "annotator"] {
+		not "model.score" in data.appliance.roles[role]
+	}
+}
+
+# ---------------------------------------------------------------------------
 # The data catalogue
 # ---------------------------------------------------------------------------
 

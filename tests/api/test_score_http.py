@@ -76,7 +76,7 @@ def test_only_operators_score(scored: tuple[LiveServer, str], who: str) -> None:
     response = post(live, who, model_id, {"items": [GOOD]})
     assert response.status_code == 403
     assert response.headers["content-type"].startswith("application/problem+json")
-    assert any("may not model.predict" in r for r in response.json()["reasons"])
+    assert any("may not model.score" in r for r in response.json()["reasons"])
     assert live.client().post(f"/v1/models/{model_id}/score",
                               json={"items": [GOOD]}).status_code == 401
 
@@ -105,3 +105,36 @@ def test_an_unknown_model(scored: tuple[LiveServer, str]) -> None:
     response = post(live, "olivia", "mdl_000000000000", {"items": [GOOD]})
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_the_remote_client_scores_as_the_service_does(scored: tuple[LiveServer, str]) -> None:
+    """``RemoteClient.score`` (the CLI against ``APPLIANCE_URL``) returns the local backend's
+    scores and raises the local errors, reasons included."""
+    from appliance.cli.remote import LocalBackend, RemoteClient
+    from appliance.context import open_context
+    from appliance.errors import AccessDenied, InvalidInput, NotFound
+    from appliance.gate import Principal
+
+    live, model_id = scored
+    turns = {"prompt": [{"role": "user", "content": "my card was stolen"}],
+             "response": BAD["response"]}
+    ctx = open_context(live.home)
+    remote = {who: RemoteClient(live.url, live.tokens[who]) for who in ("olivia", "audra")}
+    try:
+        local = LocalBackend(ctx, Principal("olivia", "operator")).score(model_id, [GOOD, turns])
+        scores = remote["olivia"].score(model_id, [GOOD, turns])
+        assert scores == pytest.approx(local, abs=1e-5) and scores[0] > scores[1]
+        with pytest.raises(AccessDenied) as denied:
+            remote["audra"].score(model_id, [GOOD])
+        assert denied.value.reasons == ["role: auditor may not model.score"]
+        with pytest.raises(NotFound):
+            remote["olivia"].score("mdl_000000000000", [GOOD])
+        with pytest.raises(InvalidInput):  # 422: the request is malformed
+            remote["olivia"].score(model_id, [])
+        with pytest.raises(InvalidInput, match="user"):  # 400: the prompt ends with an answer
+            remote["olivia"].score(model_id, [{"prompt": [{"role": "assistant", "content": "x"}],
+                                               "response": "y"}])
+    finally:
+        for client in remote.values():
+            client.close()
+        ctx.close()

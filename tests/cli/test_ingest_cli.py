@@ -82,3 +82,36 @@ def test_report_flags_kept_pii_and_lists_fields(cli_home: dict,
                        token=cli_home["tokens"]["carol"])
     assert "maria" not in out.lower() and "555-0134" not in out and "4111" not in out
     assert "agent0@example.com" in out  # kept as given, as asked (and flagged)
+
+
+def test_messages_field_ingests_a_chat_file(cli_home: dict, capsys: pytest.CaptureFixture[str],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--task sft --messages-field``: every turn's content redacted, its role kept."""
+    monkeypatch.setenv("APPLIANCE_NER_BACKEND", "none")  # the pattern recognizers: fast
+    email = "maria.gonzalez@example.com"
+    data = cli_home["tmp"] / "chats.jsonl"
+    data.write_text("".join(json.dumps({"id": i, "turns": [
+        {"role": "user", "content": f"my card {i} was stolen, write to {email}"},
+        {"role": "assistant", "content": "block the card"}]}) + "\n" for i in range(3)))
+    h, tokens = cli_home["home"], cli_home["tokens"]
+    code, out, err = run(capsys, "--home", h, "dataset", "ingest", str(data), "--name", "chats",
+                         "--task", "sft", "--messages-field", "turns", "--keep-field", "id",
+                         "--no-progress", "--json", token=tokens["olivia"])
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["rows"] == 3 and result["state"] == "PENDING_REVIEW"
+    assert result["fields"]["turns.content"]["action"] == "redacted"
+    assert result["fields"]["turns.role"]["action"] == "kept"
+    code, out, _ = run(capsys, "--home", h, "dataset", "sample", result["dataset_id"],
+                       token=tokens["carol"])
+    records = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and email not in out and len(records) == 3
+    assert all([t["role"] for t in r["turns"]] == ["user", "assistant"] for r in records)
+    assert all("<EMAIL_ADDRESS>" in r["turns"][0]["content"] for r in records)
+    # a chat field and a prompt/response pair at once: one line, exit 2, nothing stored
+    code, _, err = run(capsys, "--home", h, "dataset", "ingest", str(data), "--name", "bad",
+                       "--task", "sft", "--messages-field", "turns", "--prompt-field", "id",
+                       "--no-progress", token=tokens["olivia"])
+    assert code == 2 and "takes no prompt or response field" in err
+    code, out, _ = run(capsys, "--home", h, "dataset", "list", "--json", token=tokens["audra"])
+    assert [d["name"] for d in json.loads(out)] == ["chats"]

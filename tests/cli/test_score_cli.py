@@ -50,7 +50,7 @@ def score_events(live: LiveServer) -> list[Any]:
 
     ctx = open_context(live.home)
     try:
-        return [e for e in ctx.audit.query(action="model.predict", limit=1000)
+        return [e for e in ctx.audit.query(action="model.score", limit=1000)
                 if e.details.get("call") == "score"]
     finally:
         ctx.close()
@@ -122,4 +122,4 @@ def test_an_auditor_is_refused(scored: tuple[LiveServer, str], tmp_path: Path,
     code, out, err = run(live, capsys, monkeypatch, "model", "score", model_id,
                          "--file", str(items), who="audra", remote=remote)
     assert code == 4 and out == ""
-    assert "may not model.predict" in err
+    assert "may not model.score" in err

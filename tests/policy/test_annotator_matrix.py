@@ -56,6 +56,7 @@ OTHER_ACTIONS: dict[str, tuple[dict[str, Any], str | None]] = {
     "job.create": ({"type": "job", "id": "job_new"}, "training"),
     "model.read": ({"type": "model", "id": "m_1"}, None),
     "model.generate": ({"type": "model", "id": "m_1"}, "inference"),
+    "model.score": ({"type": "model", "id": "m_1"}, "inference"),
     "audit.read": ({"type": "audit", "id": "log"}, "audit"),
     "user.manage": ({"type": "user", "id": "*"}, "administration"),
 }

@@ -8,6 +8,7 @@ import io
 import json
 import tempfile
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -60,11 +61,43 @@ def test_reward_model_learns_the_preference(tiny_bert: Path) -> None:
     assert history and all("pairwise_accuracy" in h for h in history)
     assert outcome.recipe["method"] == "full" and outcome.spec.task == "reward"
 
+    assert outcome.spec.labels == []  # one output, a score: no label vocabulary
+
     predictor = load_predictor(outcome.weights or b"", tiny_bert, "cpu")
     assert predictor.model.head.out_features == 1  # type: ignore[union-attr]
     prompt = [{"role": "user", "content": "what is the weather today"}]
-    good, bad = predictor.score([(prompt, "good it is sunny today"), (prompt, "bad it is sunny")])
+    pairs = [(prompt, "good it is sunny today"), (prompt, "bad it is sunny")]
+    good, bad = predictor.score(pairs)
     assert good > bad
+
+    # a model stored when reward specs carried the labels ["chosen", "rejected"] still loads,
+    # with its one-output head, and scores alike
+    from safetensors.torch import load, save
+
+    from appliance.training.modeling import spec_from_bytes
+
+    old_spec = replace(spec_from_bytes(outcome.weights or b""), labels=["chosen", "rejected"])
+    old = save(load(outcome.weights or b""), metadata={"appliance": old_spec.to_json()})
+    before = load_predictor(old, tiny_bert, "cpu")
+    assert before.spec.labels == ["chosen", "rejected"]
+    assert before.model.head.out_features == 1  # type: ignore[union-attr]
+    assert before.score(pairs) == pytest.approx([good, bad], abs=1e-5)
+
+
+def test_only_a_scalar_head_trains_without_two_labels(tiny_bert: Path) -> None:
+    """Data preparation asks an encoder task with one output per label for two labels at least;
+    a reward model (one output) has none."""
+    from appliance.training.prepare import prepare
+    from appliance.training.trainer import TrainHooks
+
+    base = BaseModel("tiny-bert", tiny_bert, "1" * 64)
+    reward = prepare(JobConfig(task="reward", dataset_ids=["ds_p"]),
+                     [DatasetInput("ds_p", "p", "0" * 64, pair_records(20))], base, TrainHooks())
+    assert reward.labels == [] and reward.stats.n_labels == 0
+    one_label = [{**r, "label": "billing"} for r in intent_records(5)]
+    with pytest.raises(InvalidInput, match="classification needs at least 2 labels, found 1"):
+        prepare(JobConfig(task="classification", dataset_ids=["ds_c"]),
+                [DatasetInput("ds_c", "c", "0" * 64, one_label)], base, TrainHooks())
 
 
 def test_reward_model_on_a_causal_base(tmp_path: Path) -> None:
@@ -151,12 +184,12 @@ def test_reward_job_scores_through_the_gate(ctx: Any, people: dict[str, Any], ba
               "response": "block the card in the app bad"}]
     good, bad = models.score(ctx, people["olivia"], done.model_id, items)
     assert good > bad
-    [event] = [e for e in ctx.audit.query(action="model.predict", limit=100)
+    [event] = [e for e in ctx.audit.query(action="model.score", limit=100)
                if e.details.get("call") == "score"]
     assert event.decision == "allow" and event.details["items"] == 2
     assert event.details["model_id"] == done.model_id and event.actor == "olivia"
     for who in ("carol", "audra"):  # compliance and auditors do not run models
-        with pytest.raises(AccessDenied, match="may not model.predict"):
+        with pytest.raises(AccessDenied, match="may not model.score"):
             models.score(ctx, people[who], done.model_id, items)
     with pytest.raises(NotFound):
         models.score(ctx, people["olivia"], "mdl_000000000000", items)

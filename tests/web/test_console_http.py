@@ -151,13 +151,25 @@ def test_every_console_page_renders_for_its_role(site: LiveServer) -> None:
 
 
 def test_navigation_lists_each_roles_pages(site: LiveServer) -> None:
-    expected = {"carol": ["/review", "/datasets", "/exports", "/audit"],
-                "olivia": ["/datasets", "/jobs", "/models", "/chat", "/exports"],
-                "audra": ["/audit", "/datasets", "/jobs", "/models", "/exports"],
-                "adam": ["/users", "/base-models", "/keys"]}
+    from appliance.context import open_context
+    from appliance.identity import add_user
+
+    ctx = open_context(site.home)
+    try:
+        _, annotator = add_user(ctx, "nadia", "annotator")
+    finally:
+        ctx.close()
+    tokens = {**site.tokens, "nadia": annotator}
+    # campaigns: run by operators, their results read by compliance and auditors (the policy's
+    # campaign.list/show/results), judged by annotators; never an admin's
+    expected = {"carol": ["/review", "/datasets", "/exports", "/campaigns", "/audit"],
+                "olivia": ["/datasets", "/jobs", "/models", "/chat", "/campaigns", "/exports"],
+                "audra": ["/audit", "/datasets", "/jobs", "/models", "/campaigns", "/exports"],
+                "adam": ["/users", "/base-models", "/keys"],
+                "nadia": ["/campaigns"]}
     for who, links in expected.items():
         visitor = Visitor(site)
-        visitor.sign_in(site.tokens[who])
+        visitor.sign_in(tokens[who])
         page = visitor.request("GET", links[0])
         nav = page.text.split('<nav aria-label="Main">')[1].split("</nav>")[0]
         assert re.findall(r'href="([^"]+)"', nav) == links, who
@@ -171,7 +183,7 @@ def test_auditor_menu_links_every_page_the_policy_lets_it_open(site: LiveServer)
     visitor = Visitor(site)
     visitor.sign_in(site.tokens["audra"])
     linked = {href for href, _ in NAV["auditor"]}
-    for path in ("/audit", "/datasets", "/jobs", "/models", "/exports"):
+    for path in ("/audit", "/datasets", "/jobs", "/models", "/campaigns", "/exports"):
         assert visitor.request("GET", path).status_code == 200, path
         assert path in linked, path
     for path in ("/users", "/keys", "/base-models"):  # and none it may not

@@ -45,15 +45,19 @@ templates.env.filters["redactions"] = _mark_redactions
 templates.env.filters["epoch"] = _epoch
 
 #: Which pages each role sees in the navigation (the policy still decides every action).
+#: Feedback campaigns: operators run them; compliance and auditors read their results
+#: (campaign.list/show/results); annotators judge the items assigned to them.
 NAV = {
     "operator": [("/datasets", "Datasets"), ("/jobs", "Jobs"), ("/models", "Models"),
-                 ("/chat", "Chat"), ("/exports", "Exports")],
+                 ("/chat", "Chat"), ("/campaigns", "Campaigns"), ("/exports", "Exports")],
     "compliance": [("/review", "Review queue"), ("/datasets", "Datasets"),
-                   ("/exports", "Export approvals"), ("/audit", "Audit log")],
+                   ("/exports", "Export approvals"), ("/campaigns", "Campaigns"),
+                   ("/audit", "Audit log")],
     # every page the policy lets an auditor open: the log (with verification and downloads),
-    # and the metadata it audits: datasets, jobs, models, exports (never dataset contents)
+    # and the metadata it audits: datasets, jobs, models, campaigns, exports (never dataset
+    # contents, never a campaign's items)
     "auditor": [("/audit", "Audit log"), ("/datasets", "Datasets"), ("/jobs", "Jobs"),
-                ("/models", "Models"), ("/exports", "Exports")],
+                ("/models", "Models"), ("/campaigns", "Campaigns"), ("/exports", "Exports")],
     "admin": [("/users", "Users"), ("/base-models", "Base models"), ("/keys", "Keys")],
     # annotators judge the campaigns they are assigned to, and see nothing else
     "annotator": [("/campaigns", "Campaigns")],

@@ -33,10 +33,6 @@ if TYPE_CHECKING:
     from appliance.training.config import JobConfig
 
 Message = dict[str, str]
-#: The label vocabulary a reward model reports. It has one output, not one per label; the two
-#: names say what the pairs it learned from hold (and the data preparation asks an encoder task
-#: for at least two labels).
-PAIR_SIDES = ["chosen", "rejected"]
 
 
 class PairwiseScores:
@@ -67,6 +63,7 @@ class RewardTask(PairwiseScores, Task):
     uses_pooling = True
     selection_metric = "pairwise_accuracy"
     greater_is_better = True
+    #: One output, a score: no label vocabulary (the spec's labels are empty).
     head_size = 1
 
     def to_examples(
@@ -74,12 +71,10 @@ class RewardTask(PairwiseScores, Task):
     ) -> list[dict[str, Any]]:
         return tagged(preference_pairs(records, config), tag)
 
-    def label_names(self, examples: Sequence[dict[str, Any]]) -> list[str]:
-        return list(PAIR_SIDES)
-
     def token_lengths(self, examples: Sequence[dict[str, Any]], tokenizer: Any) -> list[int]:
         return [
-            max(len(encode_answer(tokenizer, e["prompt"], e[side], None)) for side in PAIR_SIDES)
+            max(len(encode_answer(tokenizer, e["prompt"], e[side], None))
+                for side in ("chosen", "rejected"))
             for e in examples
         ]
 
