@@ -90,12 +90,14 @@ def _recover_jobs(pool: ContextPool) -> None:
     """Restart the workers of jobs a crash left RUNNING (they resume from their last checkpoint,
     after a ``job.resume`` decision) and of QUEUED jobs whose worker died before claiming them.
     Only when this service starts job workers: a separate worker service recovers its own."""
+    from appliance.feedback.generation import recover_campaigns
     from appliance.training.jobs import recover_jobs
 
     with pool.lease() as ctx:
         restarted = recover_jobs(ctx)
+        restarted += recover_campaigns(ctx)  # feedback campaigns still GENERATING
     if restarted:
-        print(f"restarted the workers of interrupted jobs: {', '.join(restarted)}",
+        print(f"restarted the workers of interrupted jobs and campaigns: {', '.join(restarted)}",
               file=sys.stderr, flush=True)
 
 

@@ -222,6 +222,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     for key, value in sorted(report.get("cleaning", {}).items()):
         print(f"  {key:22} {value}")
     print(f"records with PII redacted: {report.get('records_touched', 0)}")
+    print_lineage(report.get("lineage"))
     print_field_table(report.get("fields", {}))
     for warning in report.get("warnings", []):
         print(f"warning: {warning}")
@@ -231,6 +232,19 @@ def cmd_report(args: argparse.Namespace) -> int:
         for entity, count in sorted(counts.items(), key=lambda kv: -kv[1]):
             print(f"  {entity:18} {count:6}  {'#' * max(1, round(30 * count / top))}")
     return 0
+
+
+def print_lineage(lineage: dict[str, Any] | None) -> None:
+    """Where a dataset the appliance made comes from (a feedback campaign), as sealed in its
+    report: reviewers by role and pseudonym, as they were recorded."""
+    if not lineage:
+        return
+    print(f"made by campaign {lineage.get('campaign_id')} ({lineage.get('campaign_name', '')})"
+          f" from dataset {lineage.get('source_dataset_id', '-')}")
+    print(f"  models     {', '.join(lineage.get('models', []))}")
+    print("  reviewers  " + (", ".join(f"{r.get('pseudonym')} ({r.get('role')})"
+                                       for r in lineage.get("reviewers", [])) or "-"))
+    print(f"  judgements {lineage.get('judgements', 0)}, pairs {lineage.get('pairs', 0)}")
 
 
 def cmd_review(args: argparse.Namespace) -> int:

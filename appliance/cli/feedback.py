@@ -1,17 +1,25 @@
-"""``appliance campaign create|list|show|assign|close``: feedback campaigns, on this home.
+"""``appliance campaign create|wait|list|show|assign|close``: feedback campaigns, on this home.
 
-Judging happens in the web console (``/campaigns``), where an annotator sees one item at a time;
-the CLI runs the campaign around it. Each command acts as the user behind --token or
+``create`` records the campaign and starts the worker that generates its candidates
+(:mod:`appliance.feedback.generation`); it waits for the campaign to open, with its progress on
+standard error, unless ``--no-wait`` (then ``campaign wait`` follows it later).
+
+Judging happens in the web console (``/campaigns``), where an annotator sees one item at a
+time; the CLI runs the campaign around it. Each command acts as the user behind --token or
 $APPLIANCE_TOKEN, through the same service functions, policy and audit log as the console.
 """
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import sys
+from typing import TYPE_CHECKING, Any
 
 from appliance import feedback
 from appliance.feedback.service import MAX_PROMPTS
+
+if TYPE_CHECKING:
+    from appliance.context import Context
 
 from .common import add_json, add_token, caller, context, print_fields, print_json, print_table
 
@@ -21,7 +29,8 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
         "campaign", help="feedback campaigns: candidates judged blind by annotators"
     ).add_subparsers(dest="campaign_command", required=True, metavar="ACTION")
 
-    create = campaign.add_parser("create", help="generate candidates and open a campaign")
+    create = campaign.add_parser("create", help="generate candidates (a worker process) and "
+                                 "open a campaign")
     create.add_argument("dataset_id", help="an APPROVED dataset whose records hold a prompt")
     create.add_argument("--name", required=True, help="the campaign's name")
     create.add_argument("--model", action="append", dest="models", required=True,
@@ -40,8 +49,17 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
                         help="use at most this many records")
     create.add_argument("--max-new-tokens", type=int, default=48,
                         help="length of each candidate in tokens (default 48)")
+    create.add_argument("--wait", action=argparse.BooleanOptionalAction, default=True,
+                        help="wait until the candidates are generated and the campaign is "
+                             "open (default); --no-wait returns once it is GENERATING")
     _common(create)
     create.set_defaults(handler=cmd_create)
+
+    wait = campaign.add_parser("wait", help="follow a GENERATING campaign until it opens "
+                               "(restarting its worker if it died)")
+    wait.add_argument("campaign_id", help="the campaign (cmp_...)")
+    _common(wait)
+    wait.set_defaults(handler=cmd_wait)
 
     ls = campaign.add_parser("list", help="campaigns you may see or judge")
     _common(ls)
@@ -76,12 +94,36 @@ def cmd_create(args: argparse.Namespace) -> int:
         candidates=args.candidates, reviewers=args.reviewers, overlap=args.overlap,
         random_state=args.random_state, prompt_field=args.prompt_field,
         max_prompts=args.max_prompts, max_new_tokens=args.max_new_tokens)
-    if args.json:
-        print_json(info.as_dict())
+    if not args.wait:
+        if args.json:
+            print_json(info.as_dict())
+        else:
+            print(f"campaign {info.campaign_id} is {info.progress_text()}; follow it with: "
+                  f"appliance campaign wait {info.campaign_id}")
+        return 0
+    print(f"campaign {info.campaign_id} created; generating its candidates", file=sys.stderr)
+    return _follow(ctx, info, args.json)
+
+
+def cmd_wait(args: argparse.Namespace) -> int:
+    ctx = context(args)
+    info = feedback.show_campaign(ctx, caller(ctx, args), args.campaign_id)  # one campaign.show
+    return _follow(ctx, info, args.json)
+
+
+def _follow(ctx: Context, info: feedback.CampaignInfo, as_json: bool) -> int:
+    """Wait for the campaign to leave GENERATING; 0 once OPEN (or already further on)."""
+    final = feedback.wait_for_campaign(
+        ctx, info.campaign_id,
+        on_update=lambda c: print(f"{c.state}  {c.progress_text()}", file=sys.stderr))
+    if as_json:
+        print_json(final.as_dict())
+    elif final.state == feedback.FAILED:
+        print(f"campaign {final.campaign_id} FAILED: {final.error}")
     else:
-        print(f"campaign {info.campaign_id} is open: {info.items} items, {info.candidates} "
-              f"candidates each, {len(info.reviewers)} reviewer(s)")
-    return 0
+        print(f"campaign {final.campaign_id} is {final.state.lower()}: {final.items} items, "
+              f"{final.candidates} candidates each, {len(final.reviewers)} reviewer(s)")
+    return 1 if final.state == feedback.FAILED else 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -98,6 +140,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 def _share(summary: dict[str, Any]) -> str:
     if summary["view"] == "reviewer":
         return f"{summary['done']}/{summary['assigned']} judged by you"
+    if summary["state"] in (feedback.GENERATING, feedback.FAILED):
+        return f"{summary['progress_text']}, {', '.join(summary['models'])}"
     return f"{summary['items']} items, {', '.join(summary['models'])}"
 
 
@@ -111,6 +155,13 @@ def cmd_show(args: argparse.Namespace) -> int:
         return 0
     progress, agreement = results["progress"], results["agreement"]
     kappa = agreement["kappa"]
+    if info.state in (feedback.GENERATING, feedback.FAILED):
+        print_fields({
+            "campaign": f"{info.campaign_id} ({info.name})", "state": info.state,
+            "progress": info.progress_text(), "prompts from": info.dataset_id,
+            "models": ", ".join(info.models),
+            "reviewers": ", ".join(f"{r['name']} ({r['pseudonym']})" for r in info.reviewers)})
+        return 0
     print_fields({
         "campaign": f"{info.campaign_id} ({info.name})", "state": info.state,
         "prompts from": info.dataset_id, "models": ", ".join(info.models),

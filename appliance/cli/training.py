@@ -382,6 +382,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     ctx = context(args)
     if args.job_id:
         return worker.main([args.job_id, "--home", str(ctx.home)])
+    from appliance.feedback.generation import recover_campaigns
     from appliance.training import jobs
 
     stopping: list[int] = []
@@ -389,6 +390,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     print(f"job runner on {ctx.home}: waiting for queued jobs", file=sys.stderr, flush=True)
     while not stopping:
         jobs.recover_jobs(ctx)
+        recover_campaigns(ctx)  # campaigns GENERATING with no live worker: start one each
         row = ctx.conn.execute("SELECT job_id FROM jobs WHERE state='QUEUED'"
                                " ORDER BY created_at, job_id LIMIT 1").fetchone()
         if row is None:

@@ -67,14 +67,24 @@ def ingest_stream(
     progress: bool | Mode = False,
     workers: int | None = None,
     parallel_min_bytes: int = PARALLEL_MIN_BYTES,
+    lineage: dict[str, Any] | None = None,
 ) -> IngestResult:
     """Store one input as a new PENDING_REVIEW dataset, or raise and store nothing.
 
     ``progress``: "bar" (or True) for a tqdm bar, "lines" for a plain line every few seconds
-    on standard error (for a log), False for silence.
+    on standard error (for a log), False for silence. ``lineage``: where records the appliance
+    made itself come from (a feedback campaign: its id, models, reviewers by role and
+    pseudonym), kept in the sealed report as ``lineage`` for the reviewer; JSON, no record text.
     """
     if not name.strip() or len(name) > 200:
         raise InvalidInput("dataset name must be 1-200 characters")
+    if lineage is not None:  # checked (and copied) before any work: a mapping of JSON values
+        try:
+            lineage = json.loads(json.dumps(lineage))
+        except (TypeError, ValueError):
+            lineage = None
+        if not isinstance(lineage, dict):
+            raise InvalidInput("lineage must be a mapping of JSON values")
     dataset_id = new_dataset_id()
     resource = {"type": "dataset", "id": dataset_id, "classification": spec.classification,
                 "uploaded_by": principal.name}
@@ -108,6 +118,8 @@ def ingest_stream(
               "dropped_by_field": {"missing": dict(cleaner.missing),
                                    "too_long": dict(cleaner.too_long)},
               **redaction, "warnings": warnings}
+    if lineage is not None:
+        report["lineage"] = lineage
     try:
         report_id = ctx.vault.put("report", [json.dumps(report, sort_keys=True).encode()])
         ctx.vault.put("pseudonym-key", [pseudonym_key])

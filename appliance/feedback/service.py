@@ -4,9 +4,10 @@ A campaign takes an APPROVED prompt dataset (read through the gate as
 ``dataset.read_for_training``), one or more generative models (``mdl_...`` or ``base:<name>``)
 and ``candidates`` (K) per prompt: candidate slot c is written by model ``c mod n`` with sampling
 seeded from the campaign's random state and c, through :func:`appliance.training.chat.generate`
-(one ``model.generate`` action per model and slot, with its output guard). The generation runs
-inside the create call, synchronously: a campaign of a few hundred prompts on a small model takes
-minutes, not hours; a job would be the next step for large ones.
+(one ``model.generate`` action per model, slot and batch of prompts, with its output guard).
+Creating a campaign checks its settings, reads the prompts once to refuse a bad dataset at once,
+and records it GENERATING; a worker process (:mod:`appliance.feedback.generation`) then writes
+the candidates, seals the items, assigns the reviewers and opens it (or marks it FAILED).
 
 Each item's prompt and candidate texts are sealed in the vault as one object; the database holds
 only which model wrote which candidate, the order each reviewer is shown (seeded per item and
@@ -18,7 +19,8 @@ refuses anyone else's (and every id that names no item: the refusal is audited l
 Closing expands the judgements into (chosen, rejected) pairs and ingests them with
 :func:`appliance.datasets.ingest_stream` as a ``preference`` dataset (PENDING_REVIEW, redacted,
 encrypted, to be approved by compliance like any dataset); its lineage (campaign, models,
-reviewers by role and pseudonym, never by name) is kept with the campaign.
+reviewers by role and pseudonym, never by name) is kept with the campaign and in the
+dataset's sealed ingest report (``lineage``), where its reviewer reads it.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from appliance.db import transaction
 from appliance.errors import AccessDenied, Conflict, InvalidInput
 from appliance.feedback import agreement, judging, store
-from appliance.feedback.store import CLOSED, OPEN, Assignment, CampaignInfo
+from appliance.feedback.store import CLOSED, GENERATING, OPEN, Assignment, CampaignInfo
 from appliance.gate import Principal, authorize, begin_action, build_input, read_object
 
 if TYPE_CHECKING:
@@ -74,54 +76,60 @@ def create_campaign(
     ctx: Context, principal: Principal, *, name: str, dataset_id: str, models: Sequence[str],
     candidates: int = 2, reviewers: Sequence[str] = (), overlap: float = 0.0,
     random_state: int = 0, prompt_field: str = "prompt", max_prompts: int = MAX_PROMPTS,
-    max_new_tokens: int = 48, temperature: float = 0.9,
+    max_new_tokens: int = 48, temperature: float = 0.9, start_worker_process: bool = True,
 ) -> CampaignInfo:
-    """Generate the candidates, seal the items and assign them; one audited ``campaign.create``."""
+    """Record the campaign GENERATING (one audited ``campaign.create``) and start the worker
+    that generates its candidates. The models are looked up and the prompts read here, once,
+    through the gate, so that a missing model or a bad prompt dataset is refused now rather
+    than by the worker. ``start_worker_process=False`` leaves the generation to
+    :func:`~appliance.feedback.generation.generate_candidates` in this process, or to
+    :func:`~appliance.feedback.generation.recover_campaigns` (a separate worker service)."""
+    from appliance.feedback import generation
     from appliance.training import chat
 
     refs = _check_settings(name, models, candidates, overlap, random_state, max_prompts)
-    options = [chat.make_options(max_new_tokens=max_new_tokens, temperature=temperature,
-                                 top_p=0.95, seed=(random_state + 7919 * (c + 1)) % 2**32)
-               for c in range(candidates)]
+    generation_options(candidates, random_state, max_new_tokens, temperature)  # refuse now
     campaign_id = store.new_id("cmp_")
     resource = {"type": "campaign", "id": campaign_id, "created_by": principal.name}
     action = begin_action(ctx, principal, "campaign.create", resource, PURPOSE,
                           {"dataset_id": dataset_id, "models": refs, "candidates": candidates})
-    sealed: list[str] = []
     try:
         people = [_reviewer(ctx, n) for n in dict.fromkeys(reviewers)]
-        prompts = _prompts(ctx, principal, dataset_id, prompt_field, max_prompts, campaign_id)
-        texts = _generate(ctx, principal, refs, prompts, options)
-        writers = [refs[c % len(refs)] for c in range(candidates)]
-        for i, prompt in enumerate(prompts):
-            body = json.dumps({"prompt": prompt, "candidates": [t[i] for t in texts]})
-            sealed.append(ctx.vault.put(ITEM_OBJECT_KIND, [body.encode("utf-8")]))
-        doubles = _overlapping(len(prompts), overlap, random_state)
+        for ref in refs:
+            chat.resolve(ctx, ref)  # NotFound, or InvalidInput for a model that cannot generate
+        prompts = read_prompts(ctx, principal, dataset_id, prompt_field, max_prompts,
+                               campaign_id, "campaign.create")
         settings = {"prompt_field": prompt_field, "max_new_tokens": max_new_tokens,
                     "temperature": temperature, "max_prompts": max_prompts}
+        progress = {"done": 0, "total": len(prompts) * candidates, "prompts": len(prompts)}
         now = ctx.now()
         with transaction(ctx.conn):
             ctx.conn.execute(
                 "INSERT INTO campaigns(campaign_id, name, state, dataset_id, models, candidates,"
-                " overlap, random_state, settings, created_by, created_at) VALUES"
-                " (?,?,?,?,?,?,?,?,?,?,?)",
-                (campaign_id, name.strip(), OPEN, dataset_id, json.dumps(refs), candidates,
-                 overlap, random_state, json.dumps(settings), principal.name, now))
-            for i, object_id in enumerate(sealed):
-                store.insert_item(ctx.conn, campaign_id, i, object_id, writers,
-                                  2 if i in doubles else 1)
+                " overlap, random_state, settings, created_by, created_role, created_at,"
+                " progress) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (campaign_id, name.strip(), GENERATING, dataset_id, json.dumps(refs),
+                 candidates, overlap, random_state, json.dumps(settings), principal.name,
+                 principal.role, now, json.dumps(progress, sort_keys=True)))
             for reviewer, role in people:
                 store.add_reviewer(ctx.conn, campaign_id, reviewer, role, now)
-            store.fill_assignments(ctx.conn, campaign_id, random_state, now)
-            action.complete()
+            action.complete()  # in the same transaction: the campaign exists iff created
     except BaseException as exc:
-        for object_id in sealed:
-            ctx.vault.shred(object_id)
         action.fail(exc)
         raise
-    _stored(ctx, principal, campaign_id, {"items": len(sealed), "candidates": candidates,
-                                          "reviewers": len(people)})
+    if start_worker_process:
+        generation.start_worker(ctx, campaign_id)
     return store.get_campaign(ctx.conn, campaign_id)
+
+
+def generation_options(candidates: int, random_state: int, max_new_tokens: int,
+                       temperature: float) -> list[Any]:
+    """The sampling options of each candidate slot: seeded by the random state and the slot."""
+    from appliance.training import chat
+
+    return [chat.make_options(max_new_tokens=max_new_tokens, temperature=temperature,
+                              top_p=0.95, seed=(random_state + 7919 * (c + 1)) % 2**32)
+            for c in range(candidates)]
 
 
 def _check_settings(name: str, models: Sequence[str], candidates: int, overlap: float,
@@ -165,15 +173,17 @@ def _reviewer(ctx: Context, name: str) -> tuple[str, str]:
     return user.name, user.role
 
 
-def _prompts(ctx: Context, principal: Principal, dataset_id: str, field: str, limit: int,
-             campaign_id: str) -> list[Any]:
+def read_prompts(ctx: Context, principal: Principal, dataset_id: str, field: str, limit: int,
+                 campaign_id: str, call: str) -> list[Any]:
+    """The campaign's prompts, read through the gate; ``call`` names the step in the audit
+    event's details (``campaign.create`` checks them, ``campaign.generate`` uses them)."""
     from appliance.datasets import read_records
     from appliance.datasets.spec import get_path
     from appliance.training import chat
 
     prompts: list[Any] = []
     records = read_records(ctx, principal, dataset_id,
-                           details={"campaign_id": campaign_id, "call": "campaign"})
+                           details={"campaign_id": campaign_id, "call": call})
     for index, record in enumerate(records):
         if len(prompts) >= limit:
             break
@@ -187,34 +197,19 @@ def _prompts(ctx: Context, principal: Principal, dataset_id: str, field: str, li
     return prompts
 
 
-def _generate(ctx: Context, principal: Principal, refs: list[str], prompts: list[Any],
-              options: list[Any]) -> list[list[str]]:
-    """One list of answers per candidate slot, each as long as ``prompts``."""
-    from appliance.training import chat
-
-    slots: list[list[str]] = []
-    for c, option in enumerate(options):
-        texts: list[str] = []
-        for start in range(0, len(prompts), chat.MAX_BATCH):
-            answers = chat.generate(ctx, principal, refs[c % len(refs)],
-                                    prompts[start:start + chat.MAX_BATCH], option)
-            texts += [a.text for a in answers]
-        slots.append(texts)
-    return slots
-
-
-def _overlapping(items: int, overlap: float, random_state: int) -> set[int]:
+def overlapping(items: int, overlap: float, random_state: int) -> set[int]:
     import random
 
     rng = random.Random(random_state)  # noqa: S311  (which items overlap, not a secret)
     return set(rng.sample(range(items), round(overlap * items)))
 
 
-def _stored(ctx: Context, principal: Principal, campaign_id: str, details: dict[str, Any],
-            action: str = "campaign.stored") -> None:
+def audit_step(ctx: Context, principal: Principal, campaign_id: str, details: dict[str, Any],
+               action: str = "campaign.stored", reasons: Sequence[str] = ()) -> None:
+    """The audit event of a step that needs no decision of its own (it follows one)."""
     ctx.audit.append(actor=principal.name, role=principal.role, action=action,
                      resource=f"campaign:{campaign_id}", purpose=PURPOSE, decision="allow",
-                     reasons=[], policy_hash=ctx.policy.policy_hash, details=details)
+                     reasons=list(reasons), policy_hash=ctx.policy.policy_hash, details=details)
 
 
 # -- running ----------------------------------------------------------------------------------
@@ -235,7 +230,7 @@ def assign_reviewers(ctx: Context, principal: Principal, campaign_id: str,
         for name, role in people:
             store.add_reviewer(ctx.conn, campaign_id, name, role, now)
         added = store.fill_assignments(ctx.conn, campaign_id, info.random_state, now)
-    _stored(ctx, principal, campaign_id, {"assignments_added": added}, "campaign.assigned")
+    audit_step(ctx, principal, campaign_id, {"assignments_added": added}, "campaign.assigned")
     return store.get_campaign(ctx.conn, campaign_id)
 
 
@@ -358,7 +353,7 @@ def close_campaign(ctx: Context, principal: Principal, campaign_id: str) -> Camp
             result = ingest_stream(ctx, principal, io.BytesIO(body),
                                    name=f"{info.name} (campaign {campaign_id})",
                                    source_name=f"campaign-{campaign_id}.jsonl", fmt="jsonl",
-                                   spec=spec, total_bytes=len(body))
+                                   spec=spec, total_bytes=len(body), lineage=lineage)
             dataset_id = result.dataset_id
             lineage["rows"] = result.rows
         with transaction(ctx.conn):
@@ -372,8 +367,8 @@ def close_campaign(ctx: Context, principal: Principal, campaign_id: str) -> Camp
     except BaseException as exc:
         action.fail(exc)
         raise
-    _stored(ctx, principal, campaign_id, {"dataset_id": dataset_id or "", "pairs": len(records)},
-            "campaign.closed")
+    audit_step(ctx, principal, campaign_id,
+               {"dataset_id": dataset_id or "", "pairs": len(records)}, "campaign.closed")
     return store.get_campaign(ctx.conn, campaign_id)
 
 

@@ -1,4 +1,4 @@
-"""The campaign tables (schema v5, appliance/db.py): rows in, dataclasses out.
+"""The campaign tables (schema v5 and v6, appliance/db.py): rows in, dataclasses out.
 
 Only metadata lives here: names, states, which model wrote which candidate, the order shown to
 each reviewer and the judgements as candidate indices. Prompts and candidate texts are sealed in
@@ -18,7 +18,9 @@ from typing import Any
 
 from appliance.errors import NotFound
 
-OPEN, CLOSED = "OPEN", "CLOSED"
+#: A campaign's states: GENERATING (its worker writes the candidates) -> OPEN (judged) ->
+#: CLOSED; or GENERATING -> FAILED (``error`` says why; nothing of its items is kept).
+GENERATING, OPEN, FAILED, CLOSED = "GENERATING", "OPEN", "FAILED", "CLOSED"
 
 
 @dataclass(frozen=True)
@@ -39,12 +41,27 @@ class CampaignInfo:
     closed_at: str | None
     result_dataset_id: str | None
     lineage: dict[str, Any] | None
+    created_role: str = "operator"
+    #: The generation worker's process while GENERATING, else None.
+    pid: int | None = None
+    #: While GENERATING: ``{"done", "total"}`` candidates, and ``prompts``.
+    progress: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    opened_at: str | None = None
     items: int = 0
     #: Reviewers: name, pseudonym and role (shown to those who may see the campaign).
     reviewers: list[dict[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return asdict(self) | {"progress_text": self.progress_text()}
+
+    def progress_text(self) -> str:
+        """What the campaign is doing, e.g. "generating 12/40 candidates"."""
+        if self.state != GENERATING:
+            return {OPEN: "open", CLOSED: "closed", FAILED: f"failed: {self.error}"}.get(
+                self.state, self.state.lower())
+        done, total = self.progress.get("done", 0), self.progress.get("total")
+        return f"generating {done}/{total} candidates" if total else "generating"
 
     def resource(self) -> dict[str, Any]:
         """The attributes the policy decides on."""
@@ -83,9 +100,10 @@ def get_campaign(conn: sqlite3.Connection, campaign_id: str) -> CampaignInfo:
     if row is None:
         raise NotFound(f"no campaign {campaign_id}")
     data = dict(row)
-    for key in ("models", "settings", "lineage"):
+    for key in ("models", "settings", "lineage", "progress"):
         data[key] = json.loads(data[key]) if data[key] else None
     data["settings"] = data["settings"] or {}
+    data["progress"] = data["progress"] or {}
     data["items"] = conn.execute("SELECT count(*) FROM campaign_items WHERE campaign_id=?",
                                  (campaign_id,)).fetchone()[0]
     data["reviewers"] = reviewers(conn, campaign_id)
@@ -162,6 +180,17 @@ def insert_item(conn: sqlite3.Connection, campaign_id: str, position: int, objec
     return item_id
 
 
+def items_stored(conn: sqlite3.Connection, campaign_id: str) -> int:
+    """How many items a generation worker has sealed so far (positions 0 to n-1)."""
+    return int(conn.execute("SELECT count(*) FROM campaign_items WHERE campaign_id=?",
+                            (campaign_id,)).fetchone()[0])
+
+
+def set_progress(conn: sqlite3.Connection, campaign_id: str, progress: dict[str, Any]) -> None:
+    conn.execute("UPDATE campaigns SET progress=? WHERE campaign_id=?",
+                 (json.dumps(progress, sort_keys=True), campaign_id))
+
+
 def item_objects(conn: sqlite3.Connection, campaign_id: str) -> dict[str, str]:
     rows = conn.execute("SELECT item_id, object_id FROM campaign_items WHERE campaign_id=?",
                         (campaign_id,)).fetchall()
@@ -229,4 +258,4 @@ def record_judgement(conn: sqlite3.Connection, assignment_id: str, verdict: str,
     return cursor.rowcount == 1
 
 
-__all__ = ["CLOSED", "OPEN", "Assignment", "CampaignInfo"]
+__all__ = ["CLOSED", "FAILED", "GENERATING", "OPEN", "Assignment", "CampaignInfo"]

@@ -46,6 +46,7 @@ FINISHED = (SUCCEEDED, FAILED, CANCELLED)
 #: How ``job list``, ``job show`` and the console show a RUNNING job whose worker is gone.
 INTERRUPTED = "INTERRUPTED"
 APPROVED = "APPROVED"  # the dataset state training needs (appliance.datasets.APPROVED)
+WORKER_MODULE = "appliance.training.worker"
 
 _COLUMNS = (
     "job_id, kind, task, state, config, dataset_ids, created_by, created_role, created_at, "
@@ -318,21 +319,29 @@ def start_worker(ctx: Context, job_id: str) -> int:
     """Launch the worker process for a job; returns its pid. Its output goes nowhere: progress and
     logs are in the database, and nothing it prints may land in a file (it could hold data)."""
     job = load_job(ctx, job_id)
+    pid = spawn_worker(WORKER_MODULE, job_id, ctx.home)
+    if job.state == QUEUED:  # so that a worker dying before it claims the job is noticed
+        with transaction(ctx.conn):
+            ctx.conn.execute(
+                "UPDATE jobs SET pid=? WHERE job_id=? AND state=? AND pid IS NULL",
+                (pid, job_id, QUEUED),
+            )
+    return pid
+
+
+def spawn_worker(module: str, target_id: str, home: Path) -> int:
+    """Start ``python -m MODULE TARGET_ID --home HOME`` in a session of its own, output
+    discarded; returns its pid. The launcher of training workers, and of the feedback
+    campaigns' generation workers (:mod:`appliance.feedback.worker`)."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "appliance.training.worker", job_id, "--home", str(ctx.home)],
+        [sys.executable, "-m", module, target_id, "--home", str(home)],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
         close_fds=True,
-        cwd=ctx.home,  # `python -m` imports from the working directory first: use a private one
+        cwd=home,  # `python -m` imports from the working directory first: use a private one
     )
-    if job.state == QUEUED:  # so that a worker dying before it claims the job is noticed
-        with transaction(ctx.conn):
-            ctx.conn.execute(
-                "UPDATE jobs SET pid=? WHERE job_id=? AND state=? AND pid IS NULL",
-                (process.pid, job_id, QUEUED),
-            )
     return process.pid
 
 
@@ -395,8 +404,10 @@ def recover_jobs(ctx: Context, only: str | None = None) -> list[str]:
     return restarted
 
 
-def worker_alive(pid: int | None, job_id: str) -> bool:
-    """Whether ``pid`` is this job's worker (not just any process that reused the number)."""
+def worker_alive(pid: int | None, job_id: str, module: str = "") -> bool:
+    """Whether ``pid`` is this job's worker (not just any process that reused the number);
+    ``module``: another worker module started by :func:`spawn_worker`."""
+    module = module or WORKER_MODULE
     if not pid:
         return False
     try:
@@ -407,7 +418,7 @@ def worker_alive(pid: int | None, job_id: str) -> bool:
         except OSError:
             return False
         return True  # no /proc: trust the pid
-    return b"appliance.training.worker" in cmdline and job_id.encode() in cmdline
+    return module.encode() in cmdline and job_id.encode() in cmdline
 
 
 # -- used by the worker ----------------------------------------------------------------------------

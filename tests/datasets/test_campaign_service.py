@@ -1,5 +1,7 @@
 """Feedback campaigns through the service functions, against a real home: tiny Llama bases
 write the candidates (``base:<name>``), the Rego policy decides, the vault seals every item.
+The generation worker's body runs in this process (``generate_candidates``), except in the CLI
+test, where ``campaign create`` starts the real worker process and waits for it.
 
 Adversarial cases: forged item ids, another reviewer's item, a judgement once the campaign is
 closed, malformed rankings; each gets its specific error and changes nothing stored.
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import typing
 from pathlib import Path
 from typing import Any
@@ -63,7 +66,12 @@ def campaign(ctx: Any, site: dict[str, Any], **options: Any) -> feedback.Campaig
         "name": "tone check", "dataset_id": site["dataset_id"],
         "models": ["base:tiny-a", "base:tiny-b"], "candidates": 2, "reviewers": ["ann", "bea"],
         "overlap": 0.5, "random_state": 7, "max_new_tokens": 8, **options}
-    return feedback.create_campaign(ctx, site["olivia"], **settings)
+    created = feedback.create_campaign(ctx, site["olivia"], start_worker_process=False,
+                                       **settings)
+    assert created.state == "GENERATING" and created.items == 0
+    generated = feedback.generate_candidates(ctx, created.campaign_id)
+    assert generated is not None
+    return generated
 
 
 def stored(ctx: Any) -> list[tuple[Any, ...]]:
@@ -330,8 +338,8 @@ def test_results_give_progress_kappa_and_win_rates(ctx: Any, site: dict) -> None
     assert all(r.startswith("rv_") for r in reviewers) and '"ann"' not in json.dumps(results)
 
 
-def test_closing_produces_a_pending_preference_dataset_with_lineage(ctx: Any,
-                                                                    site: dict) -> None:
+def test_closing_produces_a_pending_preference_dataset_with_lineage(
+        ctx: Any, site: dict, capsys: pytest.CaptureFixture[str]) -> None:
     info = campaign(ctx, site, overlap=1.0, candidates=3)
     for who in ("ann", "bea"):
         for item in my_items(ctx, site[who], info.campaign_id):
@@ -355,6 +363,21 @@ def test_closing_produces_a_pending_preference_dataset_with_lineage(ctx: Any,
     assert '"ann"' not in json.dumps(lineage) and '"bea"' not in json.dumps(lineage)
     sample = ds.sample_records(ctx, site["carol"], closed.result_dataset_id, n=3)
     assert set(sample[0]) == {"prompt", "chosen", "rejected"}
+    # the lineage is sealed in the dataset's ingest report, read by its reviewer
+    report = ds.get_report(ctx, site["carol"], closed.result_dataset_id)
+    sealed = report["lineage"]
+    assert (sealed["campaign_id"], sealed["models"]) == (info.campaign_id, info.models)
+    pseudonyms = {r["name"]: r["pseudonym"] for r in info.reviewers}
+    assert sorted(sealed["reviewers"], key=lambda r: r["pseudonym"]) == sorted(
+        ({"role": "annotator", "pseudonym": pseudonyms[n]} for n in ("ann", "bea")),
+        key=lambda r: r["pseudonym"])
+    assert not re.search(r"\b(ann|bea)\b", json.dumps(sealed))  # never a user name
+    from appliance.cli.datasets import print_lineage
+
+    print_lineage(sealed)
+    shown = capsys.readouterr().out
+    assert f"made by campaign {info.campaign_id}" in shown and pseudonyms["ann"] in shown
+    assert "base:tiny-a, base:tiny-b" in shown and not re.search(r"\b(ann|bea)\b", shown)
 
 
 def test_the_cli_runs_a_campaign(ctx: Any, site: dict, capsys: pytest.CaptureFixture[str],
@@ -363,10 +386,18 @@ def test_the_cli_runs_a_campaign(ctx: Any, site: dict, capsys: pytest.CaptureFix
 
     home = ["--home", str(ctx.home)]
     monkeypatch.setenv("APPLIANCE_TOKEN", site["olivia_token"])
+    # the real worker process generates the candidates; `campaign wait` follows it
     assert main(["campaign", "create", site["dataset_id"], "--name", "cli", "--model",
                  "base:tiny-a", "--model", "base:tiny-b", "--reviewer", "ann",
-                 "--max-new-tokens", "6", "--json", *home]) == 0
-    campaign_id = json.loads(capsys.readouterr().out)["campaign_id"]
+                 "--max-new-tokens", "6", "--no-wait", "--json", *home]) == 0
+    created = json.loads(capsys.readouterr().out)
+    campaign_id = created["campaign_id"]
+    assert created["state"] == "GENERATING" and created["progress_text"] == (
+        "generating 0/12 candidates")
+    assert main(["campaign", "wait", campaign_id, *home]) == 0
+    followed = capsys.readouterr()
+    assert f"campaign {campaign_id} is open: 6 items" in followed.out
+    assert "GENERATING  generating" in followed.err and "OPEN  open" in followed.err
     assert main(["campaign", "assign", campaign_id, "bea", *home]) == 0
     assert "ann, bea" in capsys.readouterr().out
     assert main(["campaign", "list", *home]) == 0

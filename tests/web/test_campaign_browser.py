@@ -64,6 +64,19 @@ def campaign_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServ
     forget_predictors()
 
 
+def wait_open(site: LiveServer, campaign_id: str) -> None:
+    """Follow the campaign's generation worker (the service started it) until it opens."""
+    from appliance import feedback
+    from appliance.context import open_context
+
+    ctx = open_context(site.home)
+    try:
+        info = feedback.wait_for_campaign(ctx, campaign_id, poll_s=0.5, timeout_s=180)
+    finally:
+        ctx.close()
+    assert info.state == "OPEN", info.progress_text()
+
+
 def shown_order(site: LiveServer, assignment_id: str) -> tuple[int, list[int]]:
     """The item's position in the campaign and the order its reviewer sees the candidates."""
     from appliance import db
@@ -128,6 +141,12 @@ def test_a_campaign_from_form_to_preference_dataset(page: Any, browser: Any,
     assert "/campaigns/cmp_" in page.url, page.locator("main").inner_text()
     campaign_url = page.url
     assert "5 items" in page.locator(".flash").inner_text()
+    # a worker process generates the candidates; the page shows its progress and reloads
+    # itself until the campaign is open
+    if page.locator("#campaign-state").inner_text() == "GENERATING":
+        assert "candidates" in page.locator("#generation").inner_text()
+        shot(page, "campaign-00-generating")
+    page.wait_for_selector("#campaign-state:text-is('OPEN')", timeout=180_000)
     shot(page, "campaign-01-open")
 
     for who, plan, keyboard, last in (("ann", ANN, True, "x"), ("bea", BEA, False, "s")):
@@ -190,6 +209,8 @@ def test_the_http_api_runs_a_campaign_for_its_reviewers(campaign_site: LiveServe
         "candidates": 2, "reviewers": ["ann"], "max_new_tokens": 6})
     assert created.status_code == 201, created.text
     campaign_id = created.json()["campaign_id"]
+    assert created.json()["state"] == "GENERATING"
+    wait_open(site, campaign_id)
     assert site.client("carol").post("/v1/campaigns", json={
         "name": "x", "dataset_id": dataset_id, "models": ["base:tiny-a"]}).status_code == 403
     listed = site.client("ann").get("/v1/campaigns").json()

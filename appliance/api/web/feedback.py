@@ -1,5 +1,6 @@
 """Console pages for feedback campaigns: the list and the create form (operators), a campaign's
-results (progress, agreement, win rates; operators, compliance, auditors), and the judging page
+generation progress (it reloads itself while GENERATING) and then its results (progress,
+agreement, win rates; operators, compliance, auditors), and the judging page
 (annotators: one prompt, its candidates lettered in this reviewer's order, rank or pick, skip,
 both bad; keyboard shortcuts from static/campaign.js, plain forms without it).
 
@@ -48,7 +49,7 @@ def list_campaigns(request: Request, ctx: ContextDep, console: ConsoleDep) -> Re
 @router.post("/campaigns")
 def create_campaign(request: Request, ctx: ContextDep, console: ConsoleDep,
                     form: FormDep) -> Response:
-    """Generate the candidates and open the campaign (synchronously)."""
+    """Create the campaign; a worker generates its candidates (the page shows progress)."""
     options: dict[str, Any] = {}
     for name, kind in NUMBERS.items():
         value = str(form.get(name, "")).strip()
@@ -62,9 +63,11 @@ def create_campaign(request: Request, ctx: ContextDep, console: ConsoleDep,
         dataset_id=str(form.get("dataset_id", "")),
         models=[str(m) for m in form.getlist("models")],
         reviewers=[str(r) for r in form.getlist("reviewers")],
-        prompt_field=str(form.get("prompt_field", "") or "prompt"), **options)
+        prompt_field=str(form.get("prompt_field", "") or "prompt"),
+        start_worker_process=request.app.state.start_job_workers, **options)
     return redirect(f"/campaigns/{info.campaign_id}", console,
-                    f"Campaign {info.campaign_id} is open: {info.items} items.")
+                    f"Campaign {info.campaign_id} is generating {info.candidates} candidates "
+                    f"for each of its {info.progress.get('prompts', 0)} items.")
 
 
 @router.get("/campaigns/{campaign_id}")
@@ -72,6 +75,10 @@ def show_campaign(request: Request, ctx: ContextDep, console: ConsoleDep,
                   campaign_id: str) -> Response:
     """A campaign's results: progress, Cohen's kappa, per-model win rates with a chart."""
     info = feedback.show_campaign(ctx, console.principal, campaign_id)
+    if info.state in (feedback.GENERATING, feedback.FAILED):  # nothing judged yet, or ever
+        return render(request, "campaign.html", console, campaign=info, results=None,
+                      chart=None, may_manage=False, annotators=[],
+                      title=f"Campaign {info.name}")
     results = feedback.campaign_results(ctx, console.principal, campaign_id)
     resource = info.resource()
     may_manage = can(ctx, console.principal, "campaign.close", resource, "feedback")

@@ -1,5 +1,6 @@
 // The judging page's keyboard shortcuts (served by the appliance, no external code). The page
-// works without it: these keys only fill in and submit the same forms.
+// works without it: these keys only fill in and submit the same forms. A campaign page that is
+// GENERATING ([data-refresh-s]) reloads itself every few seconds until the campaign opens.
 //   two candidates: A / B (or 1 / 2) picks the better one;
 //   more: type the letters best first (Backspace undoes), Enter saves the ranking;
 //   X: both (all) bad; S: skip.
@@ -8,6 +9,8 @@
 document.addEventListener("DOMContentLoaded", () => {
   const judge = document.querySelector("[data-judge]");
   if (judge) judgePage(judge);
+  const refresh = document.querySelector("[data-refresh-s]");
+  if (refresh) setTimeout(() => location.reload(), 1000 * Number(refresh.dataset.refreshS));
 });
 
 function judgePage(root) {
