@@ -27,6 +27,19 @@ the job's time, and writes ``summary.json``.
     .venv/bin/python tools/pref_check.py --out /tmp/pref-quick --train 400 --heldout 200 \\
         --time-budget-s 120                                                      # a few minutes
 
+With ``--tune dpo,rloo`` the check goes on, on the same home, to what the reward model is for:
+``--tune-pairs`` training pairs (300) are ingested as a second dataset, and each named job runs on
+the bundled SmolLM2 with no hyperparameters but ``--reward-model`` (the reward model just
+trained): ``dpo`` learns from the pairs, ``rloo`` from the reward model's scores of its own
+samples (the pairs' prompts only). Then each tuned model and the base answer ``--tune-prompts``
+held-out prompts (family B, 100), and the reward model scores both answers: the win rate against
+the base with its Wilson interval (a tie counts half), beside each job's time and its card's own
+figures (DPO's reward accuracy and margin on its held-out pairs; the card's win rate and KL).
+The same reward model trains RL and judges it, so its win rate is an upper bound (a policy can
+learn the judge's blind spots); DPO never sees the judge while training.
+
+    .venv/bin/python tools/pref_check.py --out /tmp/pref-tune --tune dpo,rloo
+
 Exit status: 0 ran (and, for the full size, met 0.62 within 15 minutes), 1 ran and missed it,
 2 a step failed.
 """
@@ -51,6 +64,7 @@ from intent_check import Appliance, StepFailed, find_appliance, wilson  # noqa: 
 
 TARGET_ACCURACY = 0.62
 TARGET_JOB_SECONDS = 15 * 60
+TARGET_TUNE_SECONDS = 20 * 60  # DPO on the bundled instruct model
 KINDS = ("off_topic", "truncated", "wrong_intent", "rude")
 
 # topic -> (family A questions, family B questions, good answers); {x} is a slot value
@@ -225,6 +239,9 @@ def run_check(args: argparse.Namespace) -> dict[str, Any]:
         summary["heldout"] = accuracy(wins)
         summary["by_kind"] = {k: accuracy([w for w, p in zip(wins, heldout, strict=True)
                                            if p["kind"] == k]) for k in KINDS}
+        if args.tune:
+            summary["tune"] = tune_check(app, work, job["model_id"], train, heldout, args,
+                                         shape)
     finally:
         summary["uptime_after"] = os.getloadavg()
         summary["commands"] = app.log
@@ -242,8 +259,79 @@ def run_check(args: argparse.Namespace) -> dict[str, Any]:
     for kind, row in summary["by_kind"].items():
         print(f"  {kind:13} {row['pairwise_accuracy']:.3f} (n={row['n']}, Wilson 95% "
               f"{row['wilson_95'][0]:.3f}-{row['wilson_95'][1]:.3f})")
+    for name, row in summary.get("tune", {}).get("jobs", {}).items():
+        won = row["heldout_win_rate"]
+        print(f"{name}: job {row['job_wall_s']} s ({row['steps']} steps); win rate against the "
+              f"base {won['win_rate']:.3f} on {won['n']} held-out prompts (Wilson 95% "
+              f"{won['wilson_95'][0]:.3f}-{won['wilson_95'][1]:.3f}); card: "
+              + ", ".join(f"{k} {v:.3f}" for k, v in row["card"].items() if isinstance(v, float)))
     print(f"load average before {summary['uptime_before']}, after {summary['uptime_after']}")
     return summary
+
+
+def tune_check(app: Appliance, work: Path, reward_model: str, train: list[dict[str, str]],
+               heldout: list[dict[str, str]], args: argparse.Namespace,
+               shape: list[str]) -> dict[str, Any]:
+    """DPO and RL jobs with the reward model, then their win rate against the base on held-out
+    prompts, judged by it."""
+    pairs = train[: args.tune_pairs]
+    tune_file = write_jsonl(work / "tune.jsonl", [
+        {k: v for k, v in p.items() if k != "kind"} for p in pairs])
+    ingest = json.loads(app.run("dataset", "ingest", str(tune_file), "--name", "tune-prefs",
+                                *shape, "--no-progress", "--json", user="olivia").stdout)
+    app.run("dataset", "approve", ingest["dataset_id"], "--reason", "tune check", user="carol")
+    prompts = [{"prompt": p["prompt"]} for p in heldout[: args.tune_prompts]]
+    prompt_file = write_jsonl(work / "prompts.jsonl", prompts)
+    result: dict[str, Any] = {"pairs": len(pairs), "prompts": len(prompts), "jobs": {}}
+    base = answers(app, "base:smollm2-135m-instruct", prompt_file)
+    for task in args.tune.split(","):
+        job_args = ["job", "run", "--task", task, "--dataset", ingest["dataset_id"],
+                    "--reward-model", reward_model, "--wait"]
+        if args.tune_budget_s:  # a quick run; the figures of record use the defaults
+            job_args += ["--time-budget-s", str(args.tune_budget_s)]
+        print(f"$ appliance {' '.join(job_args)}")
+        started = time.monotonic()
+        done = app.run(*job_args, "--json", user="olivia", live_stderr=True, check=False)
+        wall = round(time.monotonic() - started, 1)
+        job = json.loads(done.stdout) if done.stdout.strip() else {}
+        if done.returncode != 0 or not job.get("model_id"):
+            raise StepFailed(f"the {task} job ended {job.get('state')}: {job.get('error')}")
+        metrics = job.get("metrics", {})
+        tuned = answers(app, job["model_id"], prompt_file)
+        items = [{"prompt": p["prompt"], "response": a or "-"}
+                 for answers_ in (tuned, base) for p, a in zip(prompts, answers_, strict=True)]
+        scored = app.run("model", "score", reward_model, "--file",
+                         str(write_jsonl(work / f"judge-{task}.jsonl", items)),
+                         user="olivia").stdout
+        scores = [json.loads(line)["score"] for line in scored.splitlines() if line.strip()]
+        mine, theirs = scores[: len(prompts)], scores[len(prompts):]
+        wins = sum(m > t for m, t in zip(mine, theirs, strict=True))
+        ties = sum(m == t for m, t in zip(mine, theirs, strict=True))
+        low, high = wilson(wins + 0.5 * ties, len(prompts))
+        card = {**(metrics.get("preference") or {}), **(metrics.get("judged") or {})}
+        result["jobs"][task] = {
+            "job_id": job["job_id"], "model_id": job["model_id"], "job_wall_s": wall,
+            "steps": metrics.get("train", {}).get("steps"),
+            "budget_stopped": metrics.get("train", {}).get("budget_stopped"),
+            "card": {k: v for k, v in card.items() if not isinstance(v, dict)},
+            "heldout_win_rate": {"n": len(prompts), "wins": wins, "ties": ties,
+                                 "win_rate": (wins + 0.5 * ties) / len(prompts),
+                                 "wilson_95": [round(low, 4), round(high, 4)],
+                                 "reward_mean": sum(mine) / len(mine),
+                                 "base_reward_mean": sum(theirs) / len(theirs)},
+            "examples": [{"prompt": p["prompt"], "tuned": a, "base": b}
+                         for p, a, b in list(zip(prompts, tuned, base, strict=True))[:5]],
+        }
+        if task == "dpo":
+            result["jobs"][task]["target_met"] = wall < TARGET_TUNE_SECONDS
+    return result
+
+
+def answers(app: Appliance, model: str, prompt_file: Path) -> list[str]:
+    """Greedy answers (the product's default) to each prompt of the file, in order."""
+    out = app.run("model", "generate", model, "--file", str(prompt_file), "--max-new-tokens",
+                  "64", user="olivia").stdout
+    return [json.loads(line)["text"] for line in out.splitlines() if line.strip()]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -254,6 +342,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-budget-s", type=float, help="the job's training budget "
                         "(default: the recipe's)")
     parser.add_argument("--seed", type=int, default=15, help="seed of the pairs")
+    parser.add_argument("--tune", default="", help="then tune SmolLM2 with the reward model: "
+                        "dpo, rloo or both (comma-separated)")
+    parser.add_argument("--tune-pairs", type=int, default=300, help="pairs to tune on (300)")
+    parser.add_argument("--tune-prompts", type=int, default=100,
+                        help="held-out prompts to judge (100)")
+    parser.add_argument("--tune-budget-s", type=float,
+                        help="the tuning jobs' training budget (default: the recipe's)")
     args = parser.parse_args(argv)
     try:
         summary = run_check(args)

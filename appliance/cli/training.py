@@ -50,6 +50,11 @@ _FLAGS: dict[str, tuple[type, str]] = {
     "responses_field": (str, "record field with the ranked answers (a list)"),
     "ranking_field": (str, "record field with the ranking, best first (indices)"),
     "rating_field": (str, "record field with the rating of the response (KTO)"),
+    "reward_model": (str, "a trained reward model (mdl_...): rloo learns from it; it judges "
+                          "sft/dpo answers against the base"),
+    "samples_per_prompt": (int, "answers sampled per prompt each RL step (rloo)"),
+    "kl_beta": (float, "KL penalty to the base (rloo)"),
+    "max_new_tokens": (int, "tokens per generated answer (evaluation; rloo's samples)"),
 }
 
 
@@ -73,10 +78,11 @@ def _register_jobs(commands: argparse._SubParsersAction) -> None:  # type: ignor
     run.add_argument("--dataset", action="append", required=True, dest="datasets",
                      help="approved dataset id (repeat for a multi-task job)")
     run.add_argument("--task", required=True,
-                     choices=("classification", "sft", "reward", "dpo", "kto"),
+                     choices=("classification", "sft", "reward", "dpo", "orpo", "kto", "rloo"),
                      help="what to train: a classifier, a generative (sft) model, a reward model "
-                          "on preference pairs, or a generative model tuned on them (dpo) or on "
-                          "rated answers (kto)")
+                          "on preference pairs, or a generative model tuned on them (dpo; orpo, "
+                          "without a reference), on rated answers (kto), or by RL from a reward "
+                          "model's scores (rloo)")
     run.add_argument("--kind", choices=("train", "search"), default="train",
                      help="one training run, or a small hyperparameter grid chosen on validation")
     run.add_argument("--config", type=Path, help="job config file (JSON or YAML)")
@@ -293,7 +299,7 @@ def _report_final(final: JobInfo, args: argparse.Namespace) -> int:
 def _print_metrics(metrics: dict[str, Any]) -> None:
     test = metrics.get("test", metrics)
     for key in ("accuracy", "macro_f1", "weighted_f1", "pairwise_accuracy", "margin_mean",
-                "eval_loss", "perplexity"):
+                "win_rate", "reward_mean", "kl_mean", "eval_loss", "perplexity"):
         if isinstance(test.get(key), int | float):
             print(f"  test {key:12} {test[key]:.4f}")
 

@@ -80,6 +80,19 @@ class JobConfig(BaseModel):
         description="Record field holding a rated record's judgement of its response_field "
         "answer (true/false, 'up'/'down', or a number).",
     )
+    # Learning from a reward model (task rloo; any generative task, to judge its answers)
+    reward_model: str | None = Field(
+        None,
+        pattern=r"^mdl_[A-Za-z0-9_-]{1,64}$",
+        description="A trained 'reward' model (mdl_...): task 'rloo' learns from its scores; "
+        "for SFT and DPO it judges the held-out answers against the base's (win rate).",
+    )
+    samples_per_prompt: int | None = Field(
+        None, ge=2, le=16, description="Answers sampled per prompt each RL step (default 4)."
+    )
+    kl_beta: float | None = Field(
+        None, ge=0, le=10, description="KL penalty coefficient of RL to the base (default 0.05)."
+    )
     # How
     method: Method = Field("auto", description="'lora' adapters, 'full' fine-tuning, or 'auto'.")
     learning_rate: float | None = Field(None, gt=0, lt=1, description="Peak learning rate.")
@@ -216,6 +229,16 @@ class JobConfig(BaseModel):
             raise ValueError("search_* settings need kind 'search'")
         if self.pooling != "auto" and not task.uses_pooling:
             raise ValueError(f"pooling applies to classification, not to task '{self.task}'")
+        if task.needs_judge and self.reward_model is None:
+            raise ValueError(f"task '{self.task}' learns from a reward model: set reward_model "
+                             "to the id of a trained 'reward' model")
+        if self.reward_model is not None and task.model_kind != "causal":
+            raise ValueError("reward_model judges a generative model's answers; task "
+                             f"'{self.task}' is not generative")
+        rl_only = [f for f in ("samples_per_prompt", "kl_beta") if getattr(self, f) is not None]
+        if rl_only and not task.needs_judge:
+            raise ValueError(f"{', '.join(rl_only)} apply to RL (task 'rloo'), not to task "
+                             f"'{self.task}'")
         if self.precision == "fp16" and self.device == "cpu":
             raise ValueError("fp16 needs a CUDA device; use bf16 or fp32 on CPU")
         return self

@@ -104,6 +104,11 @@ def run_training(
     device, precision = resolve_device(config)
     gpu_memory = torch.cuda.get_device_properties(0).total_memory if device == "cuda" else None
     prepared = prepare(config, datasets, base, hooks)
+    if prepared.task.needs_judge:
+        if hooks.judge is None:
+            raise InvalidInput(f"task '{config.task}' learns from a reward model, and the job "
+                               "was given none (reward_model)")
+        prepared.task.use_judge(hooks.judge)
     state = checkpoint.from_bytes(resume) if resume is not None else None
     if state is not None and state.get("split_sha256") != prepared.split["sha256"]:
         raise InvalidInput("the datasets changed since the checkpoint was taken; cannot resume")
@@ -423,7 +428,7 @@ def final_metrics(fit: Fit, prepared: Prepared, hooks: TrainHooks) -> dict[str, 
     summary = {
         k: test[k]
         for k in ("accuracy", "macro_f1", "pairwise_accuracy", "reward_accuracy", "margin_mean",
-                  "loss", "perplexity")
+                  "win_rate", "reward_mean", "kl_mean", "loss", "perplexity")
         if k in test
     }
     hooks.log("test: " + ", ".join(f"{k} {v:.4f}" for k, v in summary.items()))
@@ -444,6 +449,8 @@ def final_metrics(fit: Fit, prepared: Prepared, hooks: TrainHooks) -> dict[str, 
     }
     if "pairwise_accuracy" in test:
         metrics["preference"] = preference_summary(task, test)
+    if "win_rate" in test:  # RL: the test prompts, answered by policy and reference
+        metrics["judged"] = judged_summary(test, hooks)
     if task.model_kind == "causal":
         metrics |= causal_metrics(fit, prepared, hooks, test)
     return metrics
@@ -454,12 +461,22 @@ def preference_summary(task: Task, test: dict[str, Any]) -> dict[str, Any]:
     model's implicit rewards (``beta * log(pi / ref)``, the base as reference)."""
     summary = {k: test[k] for k in ("pairs", "pairwise_accuracy", "margin_mean", "wilson_95")}
     beta = getattr(task, "beta", None)
-    summary["scored_by"] = (
+    summary["scored_by"] = getattr(task, "reward_note", None) or (
         f"implicit reward, beta {beta:g} (the adapter against the base)"
         if beta is not None
         else "the reward model"
     )
     return summary
+
+
+def judged_summary(found: dict[str, Any], hooks: TrainHooks) -> dict[str, Any]:
+    """The card's win rate against the reference (the base) on held-out prompts, greedy
+    answers scored by the job's reward model."""
+    keys = ("prompts", "win_rate", "wins", "ties", "wilson_95", "reward_mean",
+            "reference_reward_mean", "kl_mean")
+    return {**{k: found[k] for k in keys if k in found},
+            "judged_by": hooks.judge.model_id if hooks.judge else None,
+            "reference": "the base (adapter disabled)"}
 
 
 def causal_metrics(
@@ -490,9 +507,14 @@ def causal_metrics(
             load_base=lambda: _load_base(prepared, fit),
             secrets=secrets,
             progress=progress,
+            judge=hooks.judge.score if hooks.judge else None,
         )
         if generation is not None:
             out["generation"] = generation
+            if "judged" in generation:
+                out["judged"] = judged_summary(generation.pop("judged"), hooks)
+                hooks.log(f"win rate against the base, judged by {hooks.judge.model_id}: "  # type: ignore[union-attr]
+                          f"{out['judged']['win_rate']:.3f} on {out['judged']['prompts']} prompts")
             # the test split's exact match beside its loss (its own n: the examples scored)
             test["exact_match"] = generation["exact_match"]
             if generation["base"] is not None:

@@ -80,13 +80,30 @@ def generate_batch(
     """Answer each conversation, in input order; batches of similar length, padded on the left.
 
     ``max_prompt_tokens`` keeps the end of a longer prompt (where the question is)."""
-    options = options or GenerationOptions()
-    device = next(model.parameters()).device
     encoded = [prompt_ids(tokenizer, as_conversation(c)) for c in conversations]
     if max_prompt_tokens is not None:
         encoded = [ids[-max_prompt_tokens:] for ids in encoded]
+    answers = generate_ids(model, tokenizer, encoded, options, batch_size)
+    return [
+        Generated(str(tokenizer.decode(new, skip_special_tokens=True)).strip(), len(ids), len(new))
+        for ids, new in zip(encoded, answers, strict=True)
+    ]
+
+
+@torch.inference_mode()
+def generate_ids(
+    model: Any,
+    tokenizer: Any,
+    encoded: Sequence[Sequence[int]],
+    options: GenerationOptions | None = None,
+    batch_size: int = 16,
+) -> list[list[int]]:
+    """The new tokens after each prompt (token ids), up to and including the first stop token,
+    in input order; the model is in eval mode meanwhile (no dropout), then as it was."""
+    options = options or GenerationOptions()
+    device = next(model.parameters()).device
     order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
-    results: list[Generated | None] = [None] * len(encoded)
+    results: list[list[int]] = [[] for _ in encoded]
     pad = int(tokenizer.pad_token_id)
     # EOS and the template's end-of-turn token (they differ for Llama 3, Gemma, ...)
     stops = end_of_turn_ids(tokenizer)
@@ -102,7 +119,7 @@ def generate_batch(
             mask = torch.zeros((len(chunk), width), dtype=torch.long)
             for row, i in enumerate(chunk):
                 n = len(encoded[i])
-                ids[row, width - n :] = torch.tensor(encoded[i], dtype=torch.long)
+                ids[row, width - n :] = torch.tensor(list(encoded[i]), dtype=torch.long)
                 mask[row, width - n :] = 1
             output = model.generate(
                 input_ids=ids.to(device),
@@ -113,12 +130,10 @@ def generate_batch(
                 **options.generate_kwargs(),
             )
             for row, i in enumerate(chunk):
-                new = _until_stop(output[row, width:].tolist(), stops, pad)
-                text = tokenizer.decode(new, skip_special_tokens=True)
-                results[i] = Generated(str(text).strip(), len(encoded[i]), len(new))
+                results[i] = _until_stop(output[row, width:].tolist(), stops, pad)
     finally:
         model.train(was_training)
-    return [r for r in results if r is not None]
+    return results
 
 
 def _until_stop(new: list[int], stops: list[int], pad: int) -> list[int]:

@@ -43,10 +43,13 @@ def generation_metrics(
     secrets: Sequence[str] = (),
     progress: Progress = lambda done, total, eta: None,
     clock: Callable[[], float] = time.monotonic,
+    judge: Callable[[list[tuple[list[dict[str, str]], str]]], list[float]] | None = None,
 ) -> dict[str, Any] | None:
     """``{"n", "exact_match", "rouge_l", "chrf", "base": {...} | None, "examples": [...]}``, or
     None when there is nothing to score. ``load_base`` gives the base model when ``model`` has
-    no adapters to switch off; ``secrets`` are masked in every kept text."""
+    no adapters to switch off; ``secrets`` are masked in every kept text. With a ``judge`` (a
+    reward model's scorer) and the base compared, ``"judged"`` holds the tuned model's win rate
+    against the base on these prompts (:func:`~appliance.training.metrics.win_rate`)."""
     chosen = list(examples)[: max(0, limit)]
     if not chosen:
         return None
@@ -73,6 +76,12 @@ def generation_metrics(
         with _base_of(model, load_base) as base:
             base_answers = answer(base, len(chosen))
         metrics["base"] = generation_scores(base_answers, list(references))
+        if judge is not None:
+            from appliance.training.metrics import win_rate
+
+            scores = judge([(list(p), a) for p, a in zip([*prompts, *prompts],
+                                                          [*answers, *base_answers], strict=True)])
+            metrics["judged"] = win_rate(scores[: len(answers)], scores[len(answers):])
     else:
         metrics["base"] = None
     metrics["examples"] = [

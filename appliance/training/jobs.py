@@ -157,6 +157,12 @@ def submit_job(ctx: Context, principal: Principal, config: JobConfig | dict[str,
     config = config.model_copy(update={"base_model": base_name})
     for dataset_id in config.dataset_ids:
         check_dataset_approved(ctx, dataset_id)
+    if config.reward_model is not None:
+        from appliance.training.models import reward_model_info
+
+        # the worker decrypts it through the gate when the job starts (the right to score is
+        # decided then); here only that it is one
+        reward_model_info(ctx, config.reward_model)
     now = ctx.now()
     with transaction(ctx.conn):
         ctx.conn.execute(

@@ -63,6 +63,39 @@ def preference_metrics(scores: Any) -> dict[str, Any]:
     }
 
 
+def win_rate(own: Any, reference: Any) -> dict[str, Any]:
+    """How often a tuned model's answer scores above its reference's on the same prompt, as a
+    reward model judged them: a tie counts half (the usual pairwise win rate), with the Wilson
+    95% interval over the prompts and both mean scores."""
+    mine = np.asarray(own, dtype=float).reshape(-1)
+    theirs = np.asarray(reference, dtype=float).reshape(-1)
+    n = int(mine.shape[0])
+    if n == 0:
+        return {"prompts": 0}
+    wins, ties = int((mine > theirs).sum()), int((mine == theirs).sum())
+    low, high = wilson_interval(wins + 0.5 * ties, n)
+    return {
+        "prompts": n,
+        "n": n,
+        "win_rate": (wins + 0.5 * ties) / n,
+        "wins": wins,
+        "ties": ties,
+        "wilson_95": [low, high],
+        "reward_mean": float(mine.mean()),
+        "reference_reward_mean": float(theirs.mean()),
+    }
+
+
+def rl_metrics(scores: Any) -> dict[str, Any]:
+    """Held-out prompts scored ``[[policy reward, reference reward, KL], ...]`` (task ``rloo``):
+    the win rate against the reference and the mean KL of the policy's answers (nats)."""
+    rows = np.asarray(scores, dtype=float).reshape(-1, 3)
+    found = win_rate(rows[:, 0], rows[:, 1])
+    if rows.shape[0]:
+        found["kl_mean"] = float(rows[:, 2].mean())
+    return found
+
+
 # -- uncertainty --------------------------------------------------------------------------------
 #
 # A score on a small test split says little: 4 of 4 right is "accuracy 1.000", and also

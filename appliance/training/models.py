@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from appliance.training.inference import Predictor
     from appliance.training.inputs import BaseModel, DatasetInput
     from appliance.training.jobs import JobInfo
+    from appliance.training.trainer import Judge
 
 MODEL_OBJECT_KIND = "model"
 CARD_FORMAT = "appliance-model-card/1"
@@ -62,7 +63,7 @@ class ModelInfo:
 
     def summary(self) -> dict[str, Any]:
         test = self.card.get("metrics", {}).get("test", {})
-        keys = ("accuracy", "macro_f1", "pairwise_accuracy", "perplexity")
+        keys = ("accuracy", "macro_f1", "pairwise_accuracy", "win_rate", "perplexity")
         figures = {k: test[k] for k in keys if k in test}
         return {
             "model_id": self.model_id,
@@ -293,6 +294,27 @@ def score(
     predictor = open_predictor(ctx, principal, info, SCORE_ACTION,
                                {"call": "score", "items": len(pairs)})
     return predictor.score(pairs, batch_size=batch_size)
+
+
+def reward_model_info(ctx: Context, model_id: str) -> ModelInfo:
+    """A job's ``reward_model``: it must exist (NotFound) and be a trained reward model."""
+    info = load_model_info(ctx, model_id)
+    if info.task != "reward":
+        raise InvalidInput(f"reward_model {model_id} is a '{info.task}' model; it must be a "
+                           "trained 'reward' model")
+    return info
+
+
+def reward_judge(ctx: Context, principal: Principal, model_id: str, job_id: str) -> Judge:
+    """A reward model for a running job (the job's ``reward_model``): decrypted through the gate
+    once, as the job's creator scoring (one audited decision naming the job); the job then
+    scores its samples in memory."""
+    from appliance.training.trainer import Judge
+
+    info = reward_model_info(ctx, model_id)
+    predictor = open_predictor(ctx, principal, info, SCORE_ACTION,
+                               {"call": "judge", "job_id": job_id})
+    return Judge(model_id, lambda items: predictor.score(items))
 
 
 def _check_items(items: Any) -> list[tuple[list[dict[str, str]], str]]:

@@ -73,6 +73,15 @@ DPO_BATCH = 8
 DPO_TARGET_STEPS = 150
 DPO_MAX_EPOCHS = 5
 DPO_CPU_TIME_BUDGET_S = 600.0
+#: RL from a reward model (task rloo; LoRA, reference = the base). Batches of 4 prompts, each
+#: answered 4 times (16 sampled answers a step, generation most of its time): about 50 steps
+#: within 10 minutes on CPU. A tenth of SFT's adapter rate: REINFORCE's gradient sums over the
+#: answer's tokens and its reward signal is noisy. Checked on tiny models and one SmolLM2 run
+#: (the notes of issue 15); not tuned.
+RL_LORA_LR = 2e-4
+RL_BATCH = 4
+RL_TARGET_STEPS = 60
+RL_MAX_EPOCHS = 4
 #: A bf16 base fits the GPU when weights x this factor, plus the reserve, fit its memory:
 #: LoRA's gradients, optimizer states and activations for short sequences, measured loosely.
 BF16_OVERHEAD = 1.5
@@ -243,9 +252,13 @@ def _causal_recipe(
       held-out queries in another style (0.78 -> 0.88 from 80 to 160 steps at 1e-3).
     """
     notes: list[str] = []
-    dpo = config.task in ("dpo", "kto")  # the same recipe: preference tuning of a causal LM
+    rl = config.task == "rloo"
+    # the same recipe: preference tuning of a causal LM, against the base as its reference
+    # (ORPO has none)
+    dpo = config.task in ("dpo", "kto", "orpo") or rl
+    referenced = dpo and config.task != "orpo"
     method = config.method
-    if dpo and method == "full":
+    if referenced and method == "full":
         raise InvalidInput(
             f"task '{config.task}' trains LoRA adapters: its reference model is the base with the "
             "adapter disabled (method 'full' would need a second copy of the model)"
@@ -256,7 +269,7 @@ def _causal_recipe(
             f"method lora: a causal LM ({base.n_params / 1e6:.0f}M parameters) adapts well "
             "with low-rank adapters on every linear layer, at a fraction of full "
             "fine-tuning's optimizer memory and time"
-            + ("; the reference is the base with the adapter disabled" if dpo else "")
+            + ("; the reference is the base with the adapter disabled" if referenced else "")
         )
     quantization, qnote = choose_quantization(
         config.quantization, device, method, base.n_params, gpu_memory
@@ -282,11 +295,19 @@ def _causal_recipe(
             )
     if config.learning_rate is not None:
         lr = config.learning_rate
-    elif dpo:
+    elif rl:
+        lr = RL_LORA_LR
+        notes.append(
+            f"learning rate {lr:g}: REINFORCE-style updates from sampled answers are noisy, a "
+            "tenth of SFT's adapter rate"
+        )
+    elif dpo and method == "lora":
         lr = DPO_LORA_LR
         notes.append(
-            f"learning rate {lr:g}: DPO moves the policy away from its reference, a quarter "
-            "of SFT's adapter rate"
+            f"learning rate {lr:g}: "
+            + ("ORPO's odds-ratio term moves the policy as DPO's does" if not referenced
+               else "DPO moves the policy away from its reference")
+            + ", a quarter of SFT's adapter rate"
         )
     elif method == "lora":
         lr = CAUSAL_LORA_LR
@@ -297,19 +318,23 @@ def _causal_recipe(
     else:
         lr = 2e-5 if base.n_params > CHECKPOINTING_MIN_PARAMS else 5e-5
         notes.append(f"learning rate {lr:g}: full fine-tuning of a pretrained LM")
-    batch = config.batch_size or (DPO_BATCH if dpo else CAUSAL_BATCH)
+    batch = config.batch_size or (RL_BATCH if rl else DPO_BATCH if dpo else CAUSAL_BATCH)
     max_length = _max_length(config, base, stats, 2048, notes)
     if config.epochs is not None:
         epochs: float = config.epochs
     else:
         steps_per_epoch = max(1, -(-stats.n_train // (batch * config.gradient_accumulation_steps)))
-        target, most = (DPO_TARGET_STEPS, DPO_MAX_EPOCHS) if dpo else (CAUSAL_TARGET_STEPS, 10)
+        target, most = (
+            (RL_TARGET_STEPS, RL_MAX_EPOCHS) if rl
+            else (DPO_TARGET_STEPS, DPO_MAX_EPOCHS) if dpo
+            else (CAUSAL_TARGET_STEPS, 10)
+        )
         epochs = max(1 if dpo else 2, min(most, round(target / steps_per_epoch)))
+        unit = {"dpo": "pairs", "orpo": "pairs", "rloo": "prompts"}.get(config.task, "examples")
         notes.append(
             f"epochs up to {epochs:g}: about {target} steps for "
-            f"{stats.n_train} training {'pairs' if config.task == 'dpo' else 'examples'}; "
-            "early stopping on "
-            "validation loss"
+            f"{stats.n_train} training {unit}; early stopping on validation "
+            + ("reward" if rl else "loss")
         )
     budget = _budget(
         config, device, DPO_CPU_TIME_BUDGET_S if dpo else CAUSAL_CPU_TIME_BUDGET_S, epochs, notes
@@ -323,6 +348,15 @@ def _causal_recipe(
                 "activations are recomputed to fit memory"
             )
     max_new_tokens = config.max_new_tokens
+    if rl:
+        from appliance.training.tasks.rloo import ROLLOUT_TOKENS, SAMPLES
+
+        max_new_tokens = max_new_tokens or ROLLOUT_TOKENS
+        notes.append(
+            f"each step samples {config.samples_per_prompt or SAMPLES} answers of up to "
+            f"{max_new_tokens} tokens per prompt; the reward model {config.reward_model} "
+            "scores them"
+        )
     if max_new_tokens is None:
         max_new_tokens = min(MAX_NEW_TOKENS, max(16, stats.answer_p99 + NEW_TOKENS_MARGIN))
         notes.append(

@@ -163,6 +163,8 @@ class ApplianceTrainer(Trainer):
         self.task_loss = task_loss
         if answer_logits_only or task_loss is not None:
             self.loss_is_scaled_for_ga = False  # a per-batch mean: the trainer divides it
+        #: Scalars a task's loss reported for the steps since the last log line (RL's reward).
+        self._task_logs: list[dict[str, float]] = []
         self.head_learning_rate = head_learning_rate
         self.group_lengths = group_lengths
         self.resume_state = resume_state
@@ -198,12 +200,23 @@ class ApplianceTrainer(Trainer):
         num_items_in_batch: Any = None,
     ) -> Any:
         if self.task_loss is not None:
-            loss, outputs = self.task_loss(model, inputs)  # a task's own (reward, dpo)
+            loss, outputs = self.task_loss(model, inputs)  # a task's own (reward, dpo, rloo)
+            if isinstance(outputs, dict) and "log" in outputs:
+                self._task_logs.append(outputs.pop("log"))
         elif self.answer_logits_only:
             loss, outputs = answer_loss(model, inputs)
         else:
             return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
         return (loss, outputs) if return_outputs else loss
+
+    def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
+        """A training log line also carries the means of what the task's loss reported."""
+        if "loss" in logs and self._task_logs:
+            for key in self._task_logs[0]:
+                values = [entry[key] for entry in self._task_logs if key in entry]
+                logs[key] = round(sum(values) / len(values), 6)
+            self._task_logs.clear()
+        super().log(logs, start_time)
 
     # -- optimizer and sampler ------------------------------------------------------------------
 
@@ -369,6 +382,10 @@ def load_trainable_weights(model: nn.Module, weights: dict[str, torch.Tensor]) -
 class TrainHooks:
     """How a running fit talks to the outside (the job layer, or a test)."""
 
+    #: The job's reward model (``reward_model``), when it names one: RL learns from it, and
+    #: generative tasks' held-out answers are judged by it against the reference's.
+    judge: Judge | None = None
+
     on_progress: Callable[[dict[str, Any]], None] = lambda progress: None
     #: The loss curve so far (see :attr:`JobCallback.curve`), whenever it grew.
     on_curve: Callable[[list[dict[str, Any]]], None] = lambda curve: None
@@ -382,6 +399,16 @@ class TrainHooks:
     #: Extra state stored in each checkpoint (the search's finished trials, say).
     extra_state: Callable[[], dict[str, Any]] = lambda: {}
     clock: Callable[[], float] = time.monotonic
+
+
+@dataclass(frozen=True)
+class Judge:
+    """A reward model in memory for a running job, decrypted through the gate by the job layer
+    (:func:`appliance.training.models.reward_judge`): ``score`` maps (prompt turns, answer)
+    items to scores, higher better."""
+
+    model_id: str
+    score: Callable[[list[tuple[list[dict[str, str]], str]]], list[float]]
 
 
 CANCELLED = "cancelled"
@@ -535,7 +562,7 @@ class JobCallback(TrainerCallback):
         if not logs:
             return
         epoch = round(float(state.epoch or 0.0), 3)
-        for key in ("loss", "eval_loss"):
+        for key in ("loss", "eval_loss", "reward"):
             if key in logs and math.isfinite(float(logs[key])):
                 self.curve.append({"step": state.global_step, "epoch": epoch,
                                    key: float(logs[key])})

@@ -29,6 +29,7 @@ from appliance.training.jobs import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDE
 if TYPE_CHECKING:
     from appliance.context import Context
     from appliance.training.inputs import DatasetInput
+    from appliance.training.trainer import Judge
 
 CHECKPOINT_KIND = "checkpoint"
 #: The held-out side-by-side examples of a generative model (redacted record text).
@@ -150,6 +151,7 @@ class JobRunner:
             save_checkpoint=self.save_checkpoint,
             checkpoint_interval_s=self.config.checkpoint_interval_s,
             checkpoint_every_steps=self.config.checkpoint_every_steps,
+            judge=self.open_judge(),
         )
         outcome = run_training(
             self.config, datasets, base, hooks, resume=resume, scratch_dir=ctx.home / "tmp"
@@ -173,6 +175,16 @@ class JobRunner:
         else:
             self.drop_checkpoint()  # progress made on data that is no longer approved
             self.finish(FAILED, error=f"stopped: {outcome.reason}", **record)
+
+    def open_judge(self) -> Judge | None:
+        """The job's reward model (``reward_model``), decrypted through the gate, or None."""
+        if self.config.reward_model is None:
+            return None
+        from appliance.training.models import reward_judge
+
+        judge = reward_judge(self.ctx, self.principal, self.config.reward_model, self.job.job_id)
+        self.log(f"reward model {judge.model_id} read through the gate")
+        return judge
 
     def read_datasets(self) -> list[DatasetInput]:
         from appliance.datasets import get_dataset, read_records

@@ -33,7 +33,7 @@ def test_every_field_has_help_text() -> None:
     ("changes", "message"),
     [
         ({"task": "summarise"}, "unknown task 'summarise'; registered tasks: classification, "
-         "dpo, kto, reward, sft"),
+         "dpo, kto, orpo, reward, rloo, sft"),
         ({"method": "full", "lora_r": 8}, "method 'full' takes no LoRA settings, got lora_r"),
         ({"dataset_ids": ["a", "b"], "dataset_weights": [1.0]}, "dataset_weights has 1 values"),
         ({"dataset_ids": ["a", "a"]}, "lists a dataset twice"),
@@ -60,7 +60,7 @@ def test_stored_config_keeps_only_what_the_user_chose() -> None:
 
 
 def test_task_registry_validates_names() -> None:
-    assert task_names() == ["classification", "dpo", "kto", "reward", "sft"]
+    assert task_names() == ["classification", "dpo", "kto", "orpo", "reward", "rloo", "sft"]
     with pytest.raises(ValueError, match="must match"):
         register_task("Bad Name")
     with pytest.raises(ValueError, match="already registered"):

@@ -35,8 +35,10 @@ def list_jobs(request: Request, ctx: ContextDep, console: ConsoleDep) -> Respons
     may_start = can(ctx, console.principal, "job.create", {"type": "job", "id": "new"},
                     "training")
     approved = ds.list_datasets(ctx, console.principal, ds.APPROVED) if may_start else []
+    rewards = [m for m in models.list_models(ctx, console.principal) if m.task == "reward"] if (
+        may_start) else []
     return render(request, "jobs.html", console, jobs=items, may_start=may_start,
-                  datasets=approved, tasks=task_names(),
+                  datasets=approved, tasks=task_names(), reward_models=rewards,
                   bases=[b.name for b in list_base_models(ctx)] if may_start else [],
                   title="Jobs")
 
@@ -51,8 +53,9 @@ def start_job(request: Request, ctx: ContextDep, console: ConsoleDep, form: Form
     }
     if not config["dataset_ids"]:
         raise InvalidInput("choose at least one approved dataset to train on")
-    if form.get("base_model"):
-        config["base_model"] = str(form.get("base_model"))
+    for name in ("base_model", "reward_model"):
+        if form.get(name):
+            config[name] = str(form.get(name))
     for name, kind in NUMBERS.items():
         value = str(form.get(name, "")).strip()
         if value:
@@ -203,7 +206,8 @@ def _matrix(card: dict[str, Any]) -> dict[str, Any] | None:
     return {"labels": found["labels"], "rows": rows}
 
 
-LOSS_LABELS = {"train": "training loss", "eval": "validation loss"}
+LOSS_LABELS = {"train": "training loss", "eval": "validation loss",
+               "reward": "mean reward of the sampled answers (RL)"}
 
 
 def loss_chart(metrics: dict[str, Any], seen: list[tuple[float, float]]) -> LineChart:
@@ -213,7 +217,10 @@ def loss_chart(metrics: dict[str, Any], seen: list[tuple[float, float]]) -> Line
     train = _points(curve, "loss")
     if not train and not _points(curve, "eval_loss"):
         train = seen
-    return line_chart({"train": train, "eval": _points(curve, "eval_loss")}, labels=LOSS_LABELS)
+    series = {"train": train, "eval": _points(curve, "eval_loss")}
+    if _points(curve, "reward"):  # RL: its loss is zero in value; the reward is the curve
+        series["reward"] = _points(curve, "reward")
+    return line_chart(series, labels=LOSS_LABELS)
 
 
 def _points(items: list[dict[str, Any]], key: str) -> list[tuple[float, float]]:

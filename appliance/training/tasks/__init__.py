@@ -17,6 +17,7 @@ from appliance.errors import InvalidInput
 
 if TYPE_CHECKING:
     from appliance.training.config import JobConfig
+    from appliance.training.trainer import Judge
 
 TASK_NAME = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
 
@@ -44,6 +45,9 @@ class Task(ABC):
     evaluates_generation: ClassVar[bool] = True
     #: Examples per evaluation batch (None: 64, or the training batch when larger).
     eval_batch_size: ClassVar[int | None] = None
+    #: Whether the task learns from a reward model's scores (the job's ``reward_model``,
+    #: handed over through :meth:`use_judge` before training).
+    needs_judge: ClassVar[bool] = False
 
     @abstractmethod
     def to_examples(
@@ -93,6 +97,10 @@ class Task(ABC):
 
     # -- hooks for tasks whose batches are not one example per row -----------------------------
 
+    def use_judge(self, judge: Judge) -> None:
+        """Keep the reward model a ``needs_judge`` task scores its samples with."""
+        raise InvalidInput(f"task '{self.name}' does not learn from a reward model")
+
     def collator(
         self, pad_token_id: int, pad_to_multiple_of: int | None
     ) -> Callable[[list[dict[str, Any]]], dict[str, Any]] | None:
@@ -141,4 +149,12 @@ def task_names() -> list[str]:
 
 def _load_builtin_tasks() -> None:
     # Imported here, not at the top, because each module registers itself on import.
-    from appliance.training.tasks import classification, dpo, kto, reward, sft  # noqa: F401
+    from appliance.training.tasks import (  # noqa: F401
+        classification,
+        dpo,
+        kto,
+        orpo,
+        reward,
+        rloo,
+        sft,
+    )

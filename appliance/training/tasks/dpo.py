@@ -61,7 +61,8 @@ class DpoTask(PairwiseScores, Task):
         self, records: Sequence[dict[str, Any]], config: JobConfig, tag: str | None
     ) -> list[dict[str, Any]]:
         if config.canaries:
-            raise InvalidInput("canaries are inserted into SFT data; task 'dpo' takes none")
+            raise InvalidInput(f"canaries are inserted into SFT data; task '{self.name}' takes "
+                               "none")
         return [
             {**pair, "messages": [*pair["prompt"], assistant(pair["chosen"])]}
             for pair in tagged(preference_pairs(records, config), tag)
@@ -138,9 +139,10 @@ class LabelledPairCollator:
         return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}
 
 
-def answer_logps(model: Any, inputs: dict[str, Any]) -> Any:
-    """Each row's summed log-probability of its labelled tokens; logits only at the positions
-    that predict one in some row (the LM head over every prompt token is most of the cost)."""
+def answer_logps(model: Any, inputs: dict[str, Any], average: bool = False) -> Any:
+    """Each row's summed log-probability of its labelled tokens (``average``: their mean, per
+    token); logits only at the positions that predict one in some row (the LM head over every
+    prompt token is most of the cost)."""
     import torch
 
     labels = inputs["labels"]
@@ -161,7 +163,8 @@ def answer_logps(model: Any, inputs: dict[str, Any]) -> Any:
     token_logps = torch.log_softmax(logits, dim=-1).gather(
         -1, kept_targets.clamp(min=0).unsqueeze(-1)
     ).squeeze(-1)
-    return (token_logps * kept_mask).sum(dim=-1)
+    total = (token_logps * kept_mask).sum(dim=-1)
+    return total / kept_mask.sum(dim=-1).clamp(min=1) if average else total
 
 
 def dpo_loss(model: Any, inputs: dict[str, Any], beta: float = BETA) -> tuple[Any, dict[str, Any]]:

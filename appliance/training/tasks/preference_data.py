@@ -106,6 +106,31 @@ def rated_examples(records: Sequence[dict[str, Any]], config: JobConfig, *,
             for turns, response, rating in parsed]
 
 
+def rl_prompts(records: Sequence[dict[str, Any]], config: JobConfig) -> list[list[Turn]]:
+    """The distinct prompts of any records that have one, as turns ending with the user's, in
+    first-seen order: ``prompt_field`` (a text or turns; a preference or SFT dataset's), else a
+    ``messages_field`` chat up to its last user turn. Reinforcement learning needs no answers:
+    the policy writes its own, which a reward model scores."""
+    import json
+
+    names = _Fields(config)
+    problems = _Problems("prompts", f"each needs '{names.prompt}' (a text or {{role, content}} "
+                         f"turns) or a '{config.messages_field}' chat with a user turn (set "
+                         "prompt_field or messages_field to the dataset's names)")
+    seen: dict[str, list[Turn]] = {}
+    for index, record in enumerate(records):
+        value = record.get(names.prompt, record.get(config.messages_field))
+        turns = prompt_turns(value)
+        users = [i for i, t in enumerate(turns or []) if t["role"] == "user"]
+        if turns is None or not users:
+            problems.add(index, names.prompt_problem() + ", nor a chat with a user turn")
+            continue
+        turns = turns[: users[-1] + 1]  # a chat's final answer is not part of the prompt
+        seen.setdefault(json.dumps(turns, sort_keys=True), turns)
+    problems.raise_any(len(records))
+    return list(seen.values())
+
+
 class _Fields:
     """The job's names for each role."""
 
