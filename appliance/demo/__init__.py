@@ -23,20 +23,21 @@ from appliance.gate import Principal
 from appliance.identity import add_user
 
 USERS = (("olivia", "operator"), ("carol", "compliance"), ("dmitri", "compliance"),
-         ("audra", "auditor"), ("adam", "admin"))
+         ("audra", "auditor"), ("adam", "admin"), ("nadia", "annotator"))
 
 Say = Callable[[str], None]
 
 
 def run_demo(
     home: Path | None = None, *, say: Say = print, train: bool = True, sft: bool | None = None,
-    sft_base: Path | None = None,
+    sft_base: Path | None = None, feedback: bool = True,
 ) -> dict[str, Any]:
     """Run every step; returns a summary (also used by the tests).
 
     ``train`` runs the classifier and its export, ``sft`` (default: as ``train``) the chat
     model; ``sft_base`` is a causal LM directory the demo's admin registers for it (default:
-    the bundled SmolLM2)."""
+    the bundled SmolLM2). ``feedback`` runs the feedback loop on the chat model (a campaign,
+    a reward model and DPO) when the SFT step made one."""
     root = home or Path(tempfile.mkdtemp(prefix="appliance-demo-"))
     say(f"== 1. initialise a fresh home at {root}")
     init_home(root, force=home is not None and (root / "config.json").exists())
@@ -78,11 +79,13 @@ def run_demo(
         _train_and_export(ctx, people, dataset_id, say, summary)
     if train if sft is None else sft:  # the chat model follows --no-train unless told apart
         _fine_tune_replies(ctx, people, originals, say, summary, sft_base)
+    if feedback and summary.get("sft_model_id"):
+        _learn_from_feedback(ctx, people, originals, say, summary)
 
-    say("\n== 8. the auditor verifies the log")
+    say("\n== 9. the auditor verifies the log")
     summary["audit"] = _verify(ctx, root, say)
 
-    say("\n== 9. nothing readable at rest: search the home for every ticket sentence")
+    say("\n== 10. nothing readable at rest: search the home for every ticket sentence")
     found = find_plaintext(root, [r["text"] for r in originals])
     summary["plaintext_hits"] = found
     say(f"searched {_count_files(root)} files for {len(originals)} ticket texts: "
@@ -149,6 +152,19 @@ def _fine_tune_replies(
         return
     say("\n== 7. fine-tune a small chat model to answer tickets in our categories and tone")
     summary.update(fine_tune_replies(ctx, people, originals, say, base_dir))
+
+
+def _learn_from_feedback(
+    ctx: Context, people: dict[str, Principal], originals: list[dict[str, Any]], say: Say,
+    summary: dict[str, Any],
+) -> None:
+    try:
+        from appliance.demo.feedback_step import learn_from_feedback
+    except ModuleNotFoundError:
+        say("\n== 8. (learning from feedback is not part of this build yet; skipped)")
+        return
+    say("\n== 8. learn from feedback: an annotator ranks answers, then a reward model and DPO")
+    summary.update(learn_from_feedback(ctx, people, originals, say, summary))
 
 
 def _verify(ctx: Context, root: Path, say: Say) -> dict[str, Any]:

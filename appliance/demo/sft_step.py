@@ -121,7 +121,7 @@ def fine_tune_replies(
         "audit event with hashes and token counts, never the text):")
     say(f"  ticket: {TRY_PROMPT}")
     say(f"  reply:  {answer}")
-    seconds = time.monotonic() - started
+    seconds = round(time.monotonic() - started, 1)  # the summary's figure, printed as is
     say(f"the SFT step took {seconds:.0f} s (job {final.outcome()})")
     return {"sft_dataset_id": result.dataset_id, "sft_job_id": job.job_id,
             "sft_model_id": final.model_id, "sft_base": base, "sft_generation": generation,

@@ -17,8 +17,9 @@ import pytest
 from airgap.harness import AirgapRun, netns_unavailable, run_airgapped, trace_unavailable
 
 APPLIANCE = Path(sys.executable).with_name("appliance")
-#: The demo fine-tunes two models (a classifier, then SmolLM2 with its evaluation and scan):
-#: minutes on a quiet machine, a quarter of an hour on a loaded one.
+#: The demo fine-tunes two models (a classifier, then SmolLM2 with its evaluation and scan), then
+#: runs its feedback loop (a campaign, a reward model, DPO on SmolLM2): minutes on a quiet
+#: machine, a quarter of an hour on a loaded one.
 DEMO_TIMEOUT = 1500
 
 

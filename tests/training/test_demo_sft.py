@@ -2,7 +2,8 @@
 tickets, redacted at ingest, approved, tuned, scored against the base, one audited generation.
 
 The end-to-end test runs the real step on the tiny Llama (registered by the demo's admin through
-``run_demo(sft_base=...)``); the bundled SmolLM2 run is what ``appliance demo`` does.
+``run_demo(sft_base=...)``), without the feedback step that follows it (test_demo_feedback.py);
+the bundled SmolLM2 run is what ``appliance demo`` does.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def test_demo_sft_step_on_a_caller_chosen_base(tmp_path: Path) -> None:
     base = make_tiny_llama(tmp_path / "tiny-llama")
     lines: list[str] = []
     summary = run_demo(tmp_path / "home", say=lines.append, train=False, sft=True,
-                       sft_base=base)
+                       sft_base=base, feedback=False)  # test_demo_feedback.py runs it after SFT
     text = "\n".join(lines)
     assert "== 7. fine-tune a small chat model" in text
     assert f"registered {base.resolve()} as base {CUSTOM_BASE}" in text
@@ -82,7 +83,7 @@ def test_demo_sft_step_on_a_caller_chosen_base(tmp_path: Path) -> None:
 
 
 def _audit_events(home: Path) -> list[dict[str, object]]:
-    events = []
+    events: list[dict[str, object]] = []
     for segment in sorted((home / "audit").glob("segment-*.jsonl")):
         events.extend(json.loads(line) for line in segment.read_text("utf-8").splitlines())
     return events
