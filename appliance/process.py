@@ -35,3 +35,11 @@ def die_with_parent() -> None:
             raise OSError(errno, f"prctl(PR_SET_PDEATHSIG): {os.strerror(errno)}")
     if expected is not None and os.getppid() != expected:
         os._exit(1)  # the parent died before the signal was armed: we were re-parented
+
+
+def no_core_dumps() -> None:
+    """A crash of this process must not write its memory (decrypted records, weights, prompts,
+    candidates) to disk: the job and campaign workers call this first."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))

@@ -178,7 +178,9 @@ class Job(BaseModel):
     started_at: str | None
     finished_at: str | None
     pid: int | None
-    progress: dict[str, Any] = Field(description="phase, step, total, epoch, loss, eta_s.")
+    progress: dict[str, Any] = Field(
+        description="phase, step, total, epoch, loss, eta_s (and reward, for RL)."
+    )
     metrics: dict[str, Any]
     recipe: dict[str, Any]
     split: dict[str, Any]

@@ -18,7 +18,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("campaign_id")
     parser.add_argument("--home", required=True)
     args = parser.parse_args(argv)
-    _no_core_dumps()
+    from appliance.process import no_core_dumps
+
+    no_core_dumps()
     # torch before the context: the policy engine's native library must load after torch's
     from appliance.training.engine import quiet_libraries
 
@@ -33,13 +35,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         ctx.close()
     return 0 if info is None or info.state == OPEN else 1
-
-
-def _no_core_dumps() -> None:
-    """A crash must not write this process's memory (prompts, candidates) to disk."""
-    import resource
-
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
 if __name__ == "__main__":

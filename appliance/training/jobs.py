@@ -519,7 +519,9 @@ def _progress_text(progress: dict[str, Any]) -> str:
         if total
         else progress.get("phase", "")
     )
-    if progress.get("loss") is not None:
+    if progress.get("reward") is not None:  # RL: the sampled answers' mean reward
+        text += f" reward {progress['reward']:.4f}"
+    elif progress.get("loss") is not None:
         text += f" loss {progress['loss']:.4f}"
     if progress.get("eta_s") is not None:
         text += f" eta {int(progress['eta_s'])}s"

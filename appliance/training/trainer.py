@@ -485,6 +485,8 @@ class JobCallback(TrainerCallback):
     #: ``{"step", "epoch", "loss"}`` or ``{"step", "epoch", "eval_loss"}``.
     curve: list[dict[str, Any]] = field(default_factory=list)
     _last_loss: float | None = None
+    #: RL's mean reward of the last logged steps (its loss is 0 in value: the reward is news).
+    _last_reward: float | None = None
     _last_report: float = -math.inf
     _reported_points: int = 0
     _last_checkpoint: float = 0.0
@@ -568,6 +570,8 @@ class JobCallback(TrainerCallback):
                                    key: float(logs[key])})
         if "loss" in logs:
             self._last_loss = float(logs["loss"])
+        if "reward" in logs:
+            self._last_reward = float(logs["reward"])
 
     def on_step_end(
         self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
@@ -689,6 +693,7 @@ class JobCallback(TrainerCallback):
                 "epoch": round(float(state.epoch or 0.0), 3),
                 "loss": self._last_loss,
                 "eta_s": round(eta, 1) if eta is not None else None,
+                **({"reward": self._last_reward} if self._last_reward is not None else {}),
             }
         )
         self._last_report = now

@@ -45,7 +45,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("job_id")
     parser.add_argument("--home", required=True)
     args = parser.parse_args(argv)
-    _no_core_dumps()
+    from appliance.process import no_core_dumps
+
+    no_core_dumps()
     # torch before the context: the policy engine's native library must load after torch's
     from appliance.training.engine import quiet_libraries
 
@@ -347,13 +349,6 @@ class JobRunner:
             **columns,
         )
         self.log(f"{state.lower()}" + (f": {error}" if error else ""))
-
-
-def _no_core_dumps() -> None:
-    """A crash must not write this process's memory (decrypted records, weights) to disk."""
-    import resource
-
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
 def _checkpoint_id(ctx: Context, job_id: str) -> str | None:

@@ -207,10 +207,15 @@ def test_reward_job_scores_through_the_gate(ctx: Any, people: dict[str, Any], ba
     with pytest.raises(InvalidInput, match="score needs a reward model"):
         models.score(ctx, people["olivia"], other.model_id, items)
 
-    # nothing decrypted on disk: no record text, no weights, under the home or in temp
     needles = [r["chosen"].encode() + b'"' for r in records[:20]] + [b"prompt\": \"what"]
+    assert_nothing_decrypted(ctx.home, before, needles)
+
+
+def assert_nothing_decrypted(home: Path, before: set[Path], needles: list[bytes]) -> None:
+    """No record text and no weight file under the home or in temp entries made since
+    ``before``."""
     new_tmp = [p for p in Path(tempfile.gettempdir()).iterdir() if p not in before]
-    for root in [ctx.home, *new_tmp]:
+    for root in [home, *new_tmp]:
         for path in Path(root).rglob("*"):
             if path.is_file():
                 assert not path.name.endswith(WEIGHT_SUFFIXES), path

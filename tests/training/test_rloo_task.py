@@ -5,7 +5,6 @@ decrypted through the gate once, with an audited decision naming the job."""
 
 from __future__ import annotations
 
-import gc
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -19,8 +18,9 @@ from appliance.training.engine import run_training
 from appliance.training.inputs import BaseModel, DatasetInput
 from appliance.training.tasks import get_task
 from appliance.training.trainer import Judge, TrainHooks
+from tests.training.test_dpo_task import causal_lms
 from tests.training.test_reward_task import FAST as REWARD_FAST
-from tests.training.test_reward_task import WEIGHT_SUFFIXES, ingest_pairs, pair_records
+from tests.training.test_reward_task import assert_nothing_decrypted, ingest_pairs, pair_records
 from tests.training.tiny_models import make_tiny_llama
 
 FAST = {"learning_rate": 2e-2, "batch_size": 4, "epochs": 3, "lora_r": 4, "max_new_tokens": 8}
@@ -42,19 +42,15 @@ def cards(items: list[tuple[list[dict[str, str]], str]]) -> list[float]:
     return [float(answer.split().count("card")) for _, answer in items]
 
 
-def causal_lms() -> int:
-    from transformers import LlamaForCausalLM
-
-    gc.collect()
-    return sum(type(o) is LlamaForCausalLM for o in gc.get_objects())
-
-
 def test_rloo_moves_the_policy_toward_the_reward(tiny_llama: Path) -> None:
     seen: list[int] = []
+    rewarded: list[dict[str, Any]] = []
 
     def count(progress: dict[str, Any]) -> None:
         if progress["phase"] == "training" and not seen:
             seen.append(causal_lms())
+        if "reward" in progress:
+            rewarded.append(progress)
 
     config = JobConfig(task="rloo", dataset_ids=["ds_q"], reward_model="mdl_judge", **FAST)
     hooks = TrainHooks(on_progress=count, judge=Judge("mdl_judge", cards))
@@ -64,6 +60,9 @@ def test_rloo_moves_the_policy_toward_the_reward(tiny_llama: Path) -> None:
     assert seen == [1]  # the reference is the same model, its adapter disabled
     rewards = [p["reward"] for p in outcome.metrics["train"]["curve"] if "reward" in p]
     assert len(rewards) >= 6
+    from appliance.training.jobs import _progress_text
+
+    assert rewarded and " reward " in _progress_text(rewarded[-1])  # not RL's 0-valued loss
     later = rewards[len(rewards) // 2 :]
     assert sum(later) / len(later) > sum(rewards[:2]) / 2  # sampled answers: more "card"
     test = outcome.metrics["test"]
@@ -163,14 +162,7 @@ def test_rloo_job_learns_from_a_trained_reward_model(
     assert event.details == {**event.details, "job_id": job.job_id,
                              "model_id": rewarded.model_id}
     # nothing decrypted on disk: no prompt, no weights, under the home or in temp
-    needles = [r["prompt"].encode() for r in pair_records(40)[:20]]
-    new_tmp = [p for p in Path(tempfile.gettempdir()).iterdir() if p not in before]
-    for root in [ctx.home, *new_tmp]:
-        for path in Path(root).rglob("*"):
-            if path.is_file():
-                assert not path.name.endswith(WEIGHT_SUFFIXES), path
-                data = path.read_bytes()
-                assert not any(needle in data for needle in needles), path
+    assert_nothing_decrypted(ctx.home, before, [r["prompt"].encode() for r in pair_records(40)])
 
 
 def make_classifier(ctx: Any, people: dict[str, Any], make_dataset: Callable[..., str]) -> str:

@@ -98,7 +98,9 @@ function followJob(root) {
     for (const el of root.querySelectorAll("[data-progress]")) {
       const value = p[el.dataset.progress];
       if (value === undefined || value === null) continue;
-      if (el.dataset.progress === "loss") el.textContent = Number(value).toFixed(4);
+      if (el.dataset.progress === "loss" || el.dataset.progress === "reward") {
+        el.textContent = Number(value).toFixed(4);
+      }
       else if (el.dataset.progress === "eta_s") el.textContent = `${Math.round(value)} s`;
       else el.textContent = value;
     }
