@@ -139,10 +139,9 @@ class LabelledPairCollator:
         return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}
 
 
-def answer_logps(model: Any, inputs: dict[str, Any], average: bool = False) -> Any:
-    """Each row's summed log-probability of its labelled tokens (``average``: their mean, per
-    token); logits only at the positions that predict one in some row (the LM head over every
-    prompt token is most of the cost)."""
+def answer_logps(model: Any, inputs: dict[str, Any]) -> Any:
+    """Each row's summed log-probability of its labelled tokens; logits only at the positions
+    that predict one in some row (the LM head over every prompt token is most of the cost)."""
     import torch
 
     labels = inputs["labels"]
@@ -163,8 +162,18 @@ def answer_logps(model: Any, inputs: dict[str, Any], average: bool = False) -> A
     token_logps = torch.log_softmax(logits, dim=-1).gather(
         -1, kept_targets.clamp(min=0).unsqueeze(-1)
     ).squeeze(-1)
-    total = (token_logps * kept_mask).sum(dim=-1)
-    return total / kept_mask.sum(dim=-1).clamp(min=1) if average else total
+    return (token_logps * kept_mask).sum(dim=-1)
+
+
+def policy_and_reference(model: Any, inputs: dict[str, Any]) -> tuple[Any, Any]:
+    """:func:`answer_logps` under the policy (with its gradient) and under the reference: the
+    same model with its LoRA adapter disabled, without gradient (no second copy in memory)."""
+    import torch
+
+    policy = answer_logps(model, inputs)
+    with torch.no_grad(), model.disable_adapter():
+        reference = answer_logps(model, inputs)
+    return policy, reference
 
 
 def dpo_loss(model: Any, inputs: dict[str, Any], beta: float = BETA) -> tuple[Any, dict[str, Any]]:
@@ -173,9 +182,7 @@ def dpo_loss(model: Any, inputs: dict[str, Any], beta: float = BETA) -> tuple[An
     import torch
     from torch.nn.functional import logsigmoid
 
-    policy = answer_logps(model, inputs)
-    with torch.no_grad(), model.disable_adapter():
-        reference = answer_logps(model, inputs)
+    policy, reference = policy_and_reference(model, inputs)
     chosen, rejected = (beta * (policy - reference)).chunk(2)
     loss = -logsigmoid(chosen - rejected).mean()
     return loss, {"rewards": torch.stack([chosen, rejected], dim=1).detach()}

@@ -167,14 +167,15 @@ def rollout_batch(features: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def answer_batch(prompts: Sequence[list[int]], answers: Sequence[list[int]], pad: int
-                 ) -> dict[str, Any]:
-    """Prompt + answer rows, right-padded, labelled on the answer's tokens only."""
+def answer_batch(prompts: Sequence[list[int]], answers: Sequence[list[int]], pad: int,
+                 device: Any) -> dict[str, Any]:
+    """Prompt + answer rows, right-padded, labelled on the answer's tokens only, on ``device``."""
     rows = [p + a for p, a in zip(prompts, answers, strict=True)]
     targets = [[IGNORE_INDEX] * len(p) + a for p, a in zip(prompts, answers, strict=True)]
     input_ids, attention_mask = pad_rows(rows, pad)
     labels, _ = pad_rows(targets, IGNORE_INDEX)
-    return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}
+    return {"input_ids": input_ids.to(device), "attention_mask": attention_mask.to(device),
+            "labels": labels.to(device)}
 
 
 def rloo_loss(model: Any, inputs: dict[str, Any], task: RlooTask) -> tuple[Any, dict[str, Any]]:
@@ -184,21 +185,19 @@ def rloo_loss(model: Any, inputs: dict[str, Any], task: RlooTask) -> tuple[Any, 
     import torch
 
     from appliance.training.generation import GenerationOptions, generate_ids
-    from appliance.training.tasks.dpo import answer_logps
+    from appliance.training.tasks.dpo import policy_and_reference
 
     if not model.training:
         return _heldout(model, inputs, task)
     k = task.samples
-    pad = int(task.tokenizer.pad_token_id)
+    device = _device(model)
     prompts = [p for p in inputs["prompts"] for _ in range(k)]
     turns = [t for t in inputs["turns"] for _ in range(k)]
     sampling = GenerationOptions(max_new_tokens=task.max_new_tokens, temperature=TEMPERATURE)
     answers = generate_ids(model, task.tokenizer, prompts, sampling, batch_size=len(prompts))
-    rewards = task.scores(turns, answers).to(_device(model))
-    batch = {k_: v.to(_device(model)) for k_, v in answer_batch(prompts, answers, pad).items()}
-    policy = answer_logps(model, batch)
-    with torch.no_grad(), model.disable_adapter():
-        reference = answer_logps(model, batch)
+    rewards = task.scores(turns, answers).to(device)
+    policy, reference = policy_and_reference(
+        model, answer_batch(prompts, answers, int(task.tokenizer.pad_token_id), device))
     kl = policy.detach() - reference
     shaped = (rewards - task.beta * kl).view(-1, k)
     baseline = (shaped.sum(dim=1, keepdim=True) - shaped) / (k - 1)
@@ -212,20 +211,18 @@ def _heldout(model: Any, inputs: dict[str, Any], task: RlooTask) -> tuple[Any, d
     import torch
 
     from appliance.training.generation import GenerationOptions, generate_ids
-    from appliance.training.tasks.dpo import answer_logps
+    from appliance.training.tasks.dpo import policy_and_reference
 
     prompts, turns = inputs["prompts"], inputs["turns"]
+    device = _device(model)
     greedy = GenerationOptions(max_new_tokens=task.max_new_tokens)
     size = len(prompts)
     mine = generate_ids(model, task.tokenizer, prompts, greedy, batch_size=size)
     with model.disable_adapter():
         theirs = generate_ids(model, task.tokenizer, prompts, greedy, batch_size=size)
-    scores = task.scores([*turns, *turns], [*mine, *theirs]).to(_device(model))
-    batch = {k: v.to(_device(model))
-             for k, v in answer_batch(prompts, mine, int(task.tokenizer.pad_token_id)).items()}
-    policy = answer_logps(model, batch)
-    with model.disable_adapter():
-        reference = answer_logps(model, batch)
+    scores = task.scores([*turns, *turns], [*mine, *theirs]).to(device)
+    policy, reference = policy_and_reference(
+        model, answer_batch(prompts, mine, int(task.tokenizer.pad_token_id), device))
     own, base = scores[:size], scores[size:]
     return -own.mean(), {"scores": torch.stack([own, base, policy - reference], dim=1)}
 
