@@ -49,6 +49,7 @@ from appliance.training.recipe import (
     choose_recipe,
 )
 from appliance.training.tasks import Task
+from appliance.training.tasks.reward import PairwiseScores
 from appliance.training.trainer import (
     SAVE_ON_STOP,
     ApplianceTrainer,
@@ -447,7 +448,7 @@ def final_metrics(fit: Fit, prepared: Prepared, hooks: TrainHooks) -> dict[str, 
             "curve": fit.callback.curve,
         },
     }
-    if "pairwise_accuracy" in test:
+    if isinstance(task, PairwiseScores) and "pairwise_accuracy" in test:
         metrics["preference"] = preference_summary(task, test)
     if "win_rate" in test:  # RL: the test prompts, answered by policy and reference
         metrics["judged"] = judged_summary(test, hooks)
@@ -456,16 +457,11 @@ def final_metrics(fit: Fit, prepared: Prepared, hooks: TrainHooks) -> dict[str, 
     return metrics
 
 
-def preference_summary(task: Task, test: dict[str, Any]) -> dict[str, Any]:
-    """The card's preference figures (held-out pairs): a reward model's own scores, or a DPO
-    model's implicit rewards (``beta * log(pi / ref)``, the base as reference)."""
+def preference_summary(task: PairwiseScores, test: dict[str, Any]) -> dict[str, Any]:
+    """The card's preference figures (held-out pairs): a reward model's own scores, or a DPO or
+    ORPO model's implicit rewards, as the task's ``scored_by`` says."""
     summary = {k: test[k] for k in ("pairs", "pairwise_accuracy", "margin_mean", "wilson_95")}
-    beta = getattr(task, "beta", None)
-    summary["scored_by"] = getattr(task, "reward_note", None) or (
-        f"implicit reward, beta {beta:g} (the adapter against the base)"
-        if beta is not None
-        else "the reward model"
-    )
+    summary["scored_by"] = task.scored_by
     return summary
 
 

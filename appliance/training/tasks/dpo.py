@@ -56,6 +56,7 @@ class DpoTask(PairwiseScores, Task):
     #: take gigabytes for a 49k-token vocabulary.
     eval_batch_size = 8
     beta: float = BETA
+    scored_by = f"implicit reward, beta {BETA:g} (the adapter against the base)"
 
     def to_examples(
         self, records: Sequence[dict[str, Any]], config: JobConfig, tag: str | None

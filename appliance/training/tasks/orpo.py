@@ -22,7 +22,7 @@ This module stays light (no torch at import): the task registry imports it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any
 
 from appliance.training.tasks import register_task
 from appliance.training.tasks.dpo import DpoTask
@@ -38,10 +38,7 @@ class OrpoTask(DpoTask):
         "(ORPO: SFT plus an odds-ratio term, no reference model); held-out reward accuracy"
     )
     beta = LAMBDA
-    #: How the card says the held-out pairs were scored.
-    reward_note: ClassVar[str] = (
-        f"implicit reward, lambda {LAMBDA:g} x mean token log-probability (no reference)"
-    )
+    scored_by = f"implicit reward, lambda {LAMBDA:g} x mean token log-probability (no reference)"
 
     def loss_function(self) -> Callable[[Any, dict[str, Any]], tuple[Any, Any]]:
         return orpo_loss

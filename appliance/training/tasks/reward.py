@@ -23,7 +23,7 @@ This module stays light (no torch at import): the task registry imports it.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from appliance.training.tasks import Task, register_task
 from appliance.training.tasks.preference_data import preference_pairs
@@ -37,6 +37,9 @@ Message = dict[str, str]
 
 class PairwiseScores:
     """Scores of a task whose predictions are (chosen, rejected) rewards per held-out pair."""
+
+    #: How the card says the held-out pairs were scored.
+    scored_by: ClassVar[str] = "the reward model"
 
     def metrics(
         self, loss: float, predictions: Any, label_ids: Any, labels: list[str]
