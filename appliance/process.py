@@ -20,6 +20,11 @@ import multiprocessing
 import os
 import signal
 import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from appliance.context import Context
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
@@ -43,3 +48,28 @@ def no_core_dumps() -> None:
     import resource
 
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def run_worker(module: str, target: str, argv: Sequence[str] | None,
+               run: Callable[[Context, str], bool]) -> int:
+    """A worker process's ``main``: ``python -m MODULE TARGET_ID --home HOME`` (as
+    :func:`appliance.training.jobs.spawn_worker` starts it) without core dumps, torch loaded
+    before the home's context; ``run(ctx, target_id)`` says whether it ended well (exit 0)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog=f"python -m {module}")
+    parser.add_argument(target)
+    parser.add_argument("--home", required=True)
+    args = parser.parse_args(argv)
+    no_core_dumps()
+    # torch before the context: the policy engine's native library must load after torch's
+    from appliance.training.engine import quiet_libraries
+
+    quiet_libraries()
+    from appliance.context import open_context
+
+    ctx = open_context(args.home)
+    try:
+        return 0 if run(ctx, getattr(args, target)) else 1
+    finally:
+        ctx.close()

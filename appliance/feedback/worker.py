@@ -8,33 +8,25 @@ Its output goes nowhere: progress and the outcome are in the campaign's row.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from appliance.context import Context
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m appliance.feedback.worker")
-    parser.add_argument("campaign_id")
-    parser.add_argument("--home", required=True)
-    args = parser.parse_args(argv)
-    from appliance.process import no_core_dumps
+    from appliance.process import run_worker
 
-    no_core_dumps()
-    # torch before the context: the policy engine's native library must load after torch's
-    from appliance.training.engine import quiet_libraries
+    def run(ctx: Context, campaign_id: str) -> bool:
+        from appliance.feedback.generation import generate_candidates
+        from appliance.feedback.store import OPEN
 
-    quiet_libraries()
-    from appliance.context import open_context
-    from appliance.feedback.generation import generate_candidates
-    from appliance.feedback.store import OPEN
+        info = generate_candidates(ctx, campaign_id)
+        return info is None or info.state == OPEN
 
-    ctx = open_context(args.home)
-    try:
-        info = generate_candidates(ctx, args.campaign_id)
-    finally:
-        ctx.close()
-    return 0 if info is None or info.state == OPEN else 1
+    return run_worker("appliance.feedback.worker", "campaign_id", argv, run)
 
 
 if __name__ == "__main__":

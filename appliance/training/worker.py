@@ -10,7 +10,6 @@ checkpoints and leaves the job RUNNING, to resume on the next start.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import signal
@@ -41,25 +40,13 @@ CANCEL_POLL_S = 0.5
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m appliance.training.worker")
-    parser.add_argument("job_id")
-    parser.add_argument("--home", required=True)
-    args = parser.parse_args(argv)
-    from appliance.process import no_core_dumps
+    from appliance.process import run_worker
 
-    no_core_dumps()
-    # torch before the context: the policy engine's native library must load after torch's
-    from appliance.training.engine import quiet_libraries
+    def run(ctx: Context, job_id: str) -> bool:
+        job = run_job(ctx, job_id)
+        return job is None or job.state in (SUCCEEDED, RUNNING)
 
-    quiet_libraries()
-    from appliance.context import open_context
-
-    ctx = open_context(args.home)
-    try:
-        job = run_job(ctx, args.job_id)
-    finally:
-        ctx.close()
-    return 0 if job is None or job.state in (SUCCEEDED, RUNNING) else 1
+    return run_worker("appliance.training.worker", "job_id", argv, run)
 
 
 def run_job(ctx: Context, job_id: str) -> JobInfo | None:
