@@ -19,6 +19,8 @@ from typing import Any
 
 import torch
 
+from appliance.redaction.ner_shape import ShapeEmbedding, embed, token_shapes
+
 ENTITY_TYPES = ("PERSON", "LOCATION", "ORGANIZATION")
 LABELS = ("O",) + tuple(f"{p}-{t}" for t in ENTITY_TYPES for p in ("B", "I"))
 BUNDLED_DIR = Path(__file__).resolve().parent / "models" / "ner"
@@ -70,7 +72,8 @@ def load_bundled(adapter_dir: Path = BUNDLED_DIR, base: Path | None = None,
     if not (adapter_dir / "adapter_config.json").is_file():
         raise FileNotFoundError(f"no NER adapter in {adapter_dir}")
     model = PeftModel.from_pretrained(load_base(base), str(adapter_dir)).merge_and_unload()
-    return NerModel(model, load_tokenizer(base), quantize=quantize)
+    shape = ShapeEmbedding.load(adapter_dir, model.config.hidden_size)
+    return NerModel(model, load_tokenizer(base), quantize=quantize, shape=shape)
 
 
 def load_hf(model_dir: Path, quantize: bool = False) -> NerModel:
@@ -90,8 +93,10 @@ class NerModel:
     """Batched token classification over raw strings; returns character spans."""
 
     def __init__(self, model: Any, tokenizer: Any, *, max_length: int = 256, stride: int = 48,
-                 batch_size: int = 32, quantize: bool = False) -> None:
+                 batch_size: int = 32, quantize: bool = False,
+                 shape: ShapeEmbedding | None = None) -> None:
         model.eval()
+        self.shape = shape  # word-shape features (ner_shape), if the adapter was trained with them
         if quantize:
             model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear},
                                                            dtype=torch.qint8)
@@ -114,6 +119,8 @@ class NerModel:
                              return_attention_mask=False, truncation=False, verbose=False)
         body = self.max_length - 2
         step = body - self.stride
+        shapes = ([token_shapes(text, offsets) for text, offsets
+                   in zip(texts, enc["offset_mapping"], strict=True)] if self.shape else None)
         windows: list[tuple[int, int, list[int]]] = []  # (text index, first token, ids)
         for t, ids in enumerate(enc["input_ids"]):
             start = 0
@@ -134,10 +141,19 @@ class NerModel:
                 width = max(len(ids) for _, _, ids in batch) + 2
                 input_ids = torch.full((len(batch), width), pad, dtype=torch.long)
                 mask = torch.zeros((len(batch), width), dtype=torch.long)
-                for row, (_, _, ids) in enumerate(batch):
+                shape_ids = torch.zeros((len(batch), width), dtype=torch.long)
+                for row, (t, first, ids) in enumerate(batch):
                     input_ids[row, : len(ids) + 2] = torch.tensor([cls, *ids, sep])
                     mask[row, : len(ids) + 2] = 1
-                logits = self.model(input_ids=input_ids, attention_mask=mask).logits.float()
+                    if shapes is not None:
+                        shape_ids[row, 1 : len(ids) + 1] = torch.tensor(
+                            shapes[t][first : first + len(ids)])
+                if self.shape is not None:
+                    logits = self.model(inputs_embeds=embed(self.model, self.shape, input_ids,
+                                                            shape_ids),
+                                        attention_mask=mask).logits.float()
+                else:
+                    logits = self.model(input_ids=input_ids, attention_mask=mask).logits.float()
                 soft = torch.softmax(logits, dim=-1)
                 for row, (t, first, ids) in enumerate(batch):
                     for j in range(len(ids)):

@@ -29,6 +29,7 @@ from appliance.redaction.ner_model import (
     load_base,
     load_tokenizer,
 )
+from appliance.redaction.ner_shape import SHAPE_FILE, ShapeEmbedding, embed, token_shapes
 
 _LABEL_ID = {label: i for i, label in enumerate(LABELS)}
 
@@ -62,7 +63,9 @@ def encode(records: list[dict[str, Any]], tokenizer: Any,
                     seen.add(k)
                     break
             labels.append(_LABEL_ID[tag])
-        out.append({"input_ids": list(ids), "labels": labels})
+        text = rec["text"]
+        out.append({"input_ids": list(ids), "labels": labels,
+                    "shapes": token_shapes(text, enc["offset_mapping"][i])})
     return out
 
 
@@ -71,12 +74,24 @@ def collate(batch: list[dict[str, list[int]]], pad_id: int) -> dict[str, torch.T
     ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
     labels = torch.full((len(batch), width), -100, dtype=torch.long)
     mask = torch.zeros((len(batch), width), dtype=torch.long)
+    shapes = torch.zeros((len(batch), width), dtype=torch.long)
     for row, b in enumerate(batch):
         n = len(b["input_ids"])
         ids[row, :n] = torch.tensor(b["input_ids"])
         labels[row, :n] = torch.tensor(b["labels"])
         mask[row, :n] = 1
-    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+        if "shapes" in b:
+            shapes[row, :n] = torch.tensor(b["shapes"])
+    return {"input_ids": ids, "attention_mask": mask, "labels": labels, "shape_ids": shapes}
+
+
+def forward(model: Any, shape: ShapeEmbedding | None, batch: dict[str, torch.Tensor]) -> Any:
+    """The model on a collated batch, with the word-shape embedding when there is one."""
+    if shape is None:
+        return model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                     labels=batch.get("labels"))
+    return model(inputs_embeds=embed(model, shape, batch["input_ids"], batch["shape_ids"]),
+                 attention_mask=batch["attention_mask"], labels=batch.get("labels"))
 
 
 def _spans(tags: list[int]) -> set[tuple[int, int, str]]:
@@ -92,15 +107,16 @@ def _spans(tags: list[int]) -> set[tuple[int, int, str]]:
 
 
 def evaluate_tokens(model: Any, data: list[dict[str, list[int]]], pad_id: int,
-                    device: torch.device) -> dict[str, float]:
+                    device: torch.device,
+                    shape: ShapeEmbedding | None = None) -> dict[str, float]:
     """Entity-level F1 on token spans of the validation windows (same templates as training)."""
     model.eval()
     tp = fp = fn = 0
     with torch.inference_mode():
         for i in range(0, len(data), 128):
             batch = collate(data[i : i + 128], pad_id)
-            logits = model(input_ids=batch["input_ids"].to(device),
-                           attention_mask=batch["attention_mask"].to(device)).logits
+            on_device = {k: v.to(device) for k, v in batch.items() if k != "labels"}
+            logits = forward(model, shape, on_device).logits
             pred = logits.argmax(-1).cpu()
             for row in range(pred.shape[0]):
                 keep = batch["labels"][row] != -100
@@ -129,13 +145,27 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     n_val = max(1, min(len(records) // 5, max(200, len(records) // 40)))
     val = encode(records[:n_val], tokenizer, args.max_length)
     data = encode(records[n_val:], tokenizer, args.max_length)
-    model = get_peft_model(load_base(args.base), LoraConfig(
-        task_type=TaskType.TOKEN_CLS, r=args.rank, lora_alpha=2 * args.rank, lora_dropout=0.05,
-        target_modules=LORA_TARGETS, modules_to_save=["classifier"]))
+    if args.init:  # go on from a trained adapter (e.g. the shipped one) instead of a fresh one
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(load_base(args.base), str(args.init), is_trainable=True)
+    else:
+        model = get_peft_model(load_base(args.base), LoraConfig(
+            task_type=TaskType.TOKEN_CLS, r=args.rank, lora_alpha=2 * args.rank,
+            lora_dropout=0.05, target_modules=LORA_TARGETS, modules_to_save=["classifier"]))
+    shape = ShapeEmbedding(model.config.hidden_size) if args.shape else None
+    if shape is not None and args.init:
+        shape = ShapeEmbedding.load(args.init, model.config.hidden_size) or shape
+        shape.train()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     model.to(device)
     model.train()
-    optim = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=args.lr,
-                              weight_decay=0.01)
+    params = [p for p in model.parameters() if p.requires_grad]
+    if shape is not None:
+        shape.to(device)
+        params += list(shape.parameters())
+    optim = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
     steps = args.epochs * math.ceil(len(data) / args.batch_size)
     warmup = max(1, steps // 16)
     sched = torch.optim.lr_scheduler.LambdaLR(
@@ -156,9 +186,9 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             batch = {k: v.to(device) for k, v in
                      collate([data[i] for i in idx], tokenizer.pad_token_id).items()}
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-                loss = model(**batch).loss
+                loss = forward(model, shape, batch).loss
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
             optim.step()
             sched.step()
             optim.zero_grad(set_to_none=True)
@@ -166,22 +196,29 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             if step % args.log_every == 0:
                 print(f"step {step}/{steps} loss {loss.item():.4f} {time.time() - started:.0f}s",
                       flush=True)
-        scores = evaluate_tokens(model, val, tokenizer.pad_token_id, device)
+        scores = evaluate_tokens(model, val, tokenizer.pad_token_id, device, shape)
         history.append({"epoch": epoch + 1, **scores})
         print(f"epoch {epoch + 1}: validation {scores}", flush=True)
-        meta = _save(model, args, records, data, device, started, history)
+        meta = _save(model, shape, args, records, data, device, started, history)
     return meta
 
 
-def _save(model: Any, args: argparse.Namespace, records: list[Any], data: list[Any],
-          device: torch.device, started: float, history: list[Any]) -> dict[str, Any]:
+def _save(model: Any, shape: ShapeEmbedding | None, args: argparse.Namespace,
+          records: list[Any], data: list[Any], device: torch.device, started: float,
+          history: list[Any]) -> dict[str, Any]:
     """Written after every epoch, so a run cut short still leaves its last full epoch."""
     args.out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(str(args.out), safe_serialization=True)
+    if shape is not None:
+        shape.save(args.out)
+    else:
+        (args.out / SHAPE_FILE).unlink(missing_ok=True)
     (args.out / "README.md").unlink(missing_ok=True)  # peft's boilerplate card; ours is in docs/
     meta = {"seed": args.seed, "records": len(records), "windows": len(data),
             "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
             "rank": args.rank, "max_length": args.max_length, "device": str(device),
+            "shape_features": shape is not None, "data": str(args.data) if args.data else None,
+            "init": str(args.init) if args.init else None,
             "seconds": round(time.time() - started, 1), "validation": history,
             "labels": list(LABELS)}
     (args.out / "training.json").write_text(json.dumps(meta, indent=2) + "\n", "utf-8")
@@ -203,6 +240,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, default=None, help="pre-generated JSONL(.gz)")
     parser.add_argument("--base", type=Path, default=None, help="base model dir (default: wheel)")
     parser.add_argument("--cpu", action="store_true", help="train on CPU even if CUDA is present")
+    parser.add_argument("--init", type=Path, default=None,
+                        help="continue training this adapter dir (its shape table too, if any)")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's)")
+    parser.add_argument("--no-shape", dest="shape", action="store_false",
+                        help="without the word-shape embedding (ner_shape), for comparison")
     parser.add_argument("--log-every", type=int, default=100)
     meta = train(parser.parse_args(argv))
     print(json.dumps({k: meta[k] for k in ("records", "epochs", "device", "seconds")}))
