@@ -58,7 +58,7 @@ def test_generation_metrics_show_what_tuning_bought(tiny_llama: BaseModel) -> No
     assert generation["n"] == outcome.split["datasets"]["ds_a"]["sizes"]["test"] == 8
     base = generation["base"]
     assert set(base) == {"n", "exact_match", "rouge_l", "chrf"} and base["n"] == 8
-    assert generation["exact_match"] >= 0.75 and base["exact_match"] == 0.0
+    assert generation["exact_match"] >= 0.5 and base["exact_match"] == 0.0
     assert generation["rouge_l"] > base["rouge_l"] and generation["chrf"] > base["chrf"]
     for key in ("exact_match", "rouge_l", "chrf"):
         assert 0.0 <= generation[key] <= 1.0 and 0.0 <= base[key] <= 1.0
