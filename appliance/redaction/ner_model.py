@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from appliance.redaction.ner_shape import ShapeEmbedding, embed, token_shapes
+from appliance.redaction.ner_shape import ShapeEmbedding, forward, token_shapes
 
 ENTITY_TYPES = ("PERSON", "LOCATION", "ORGANIZATION")
 LABELS = ("O",) + tuple(f"{p}-{t}" for t in ENTITY_TYPES for p in ("B", "I"))
@@ -148,12 +148,8 @@ class NerModel:
                     if shapes is not None:
                         shape_ids[row, 1 : len(ids) + 1] = torch.tensor(
                             shapes[t][first : first + len(ids)])
-                if self.shape is not None:
-                    logits = self.model(inputs_embeds=embed(self.model, self.shape, input_ids,
-                                                            shape_ids),
-                                        attention_mask=mask).logits.float()
-                else:
-                    logits = self.model(input_ids=input_ids, attention_mask=mask).logits.float()
+                logits = forward(self.model, self.shape, input_ids, mask,
+                                 shape_ids).logits.float()
                 soft = torch.softmax(logits, dim=-1)
                 for row, (t, first, ids) in enumerate(batch):
                     for j in range(len(ids)):

@@ -101,7 +101,11 @@ class ShapeEmbedding(torch.nn.Module):
         return module
 
 
-def embed(model: Any, shape: ShapeEmbedding, input_ids: torch.Tensor,
-          shape_ids: torch.Tensor) -> torch.Tensor:
-    """``inputs_embeds`` for ``model``: its word embeddings plus the shape embedding."""
-    return shape(model.get_input_embeddings()(input_ids), shape_ids)
+def forward(model: Any, shape: ShapeEmbedding | None, input_ids: torch.Tensor,
+            attention_mask: torch.Tensor, shape_ids: torch.Tensor,
+            labels: torch.Tensor | None = None) -> Any:
+    """``model`` on a batch: with the shape embedding added to its word embeddings, if any."""
+    if shape is None:
+        return model(input_ids=input_ids, attention_mask=attention_mask, labels=labels)
+    embeds = shape(model.get_input_embeddings()(input_ids), shape_ids)
+    return model(inputs_embeds=embeds, attention_mask=attention_mask, labels=labels)

@@ -29,7 +29,8 @@ from appliance.redaction.ner_model import (
     load_base,
     load_tokenizer,
 )
-from appliance.redaction.ner_shape import SHAPE_FILE, ShapeEmbedding, embed, token_shapes
+from appliance.redaction.ner_shape import SHAPE_FILE, ShapeEmbedding, token_shapes
+from appliance.redaction.ner_shape import forward as shape_forward
 
 _LABEL_ID = {label: i for i, label in enumerate(LABELS)}
 
@@ -63,9 +64,8 @@ def encode(records: list[dict[str, Any]], tokenizer: Any,
                     seen.add(k)
                     break
             labels.append(_LABEL_ID[tag])
-        text = rec["text"]
         out.append({"input_ids": list(ids), "labels": labels,
-                    "shapes": token_shapes(text, enc["offset_mapping"][i])})
+                    "shapes": token_shapes(rec["text"], enc["offset_mapping"][i])})
     return out
 
 
@@ -87,11 +87,8 @@ def collate(batch: list[dict[str, list[int]]], pad_id: int) -> dict[str, torch.T
 
 def forward(model: Any, shape: ShapeEmbedding | None, batch: dict[str, torch.Tensor]) -> Any:
     """The model on a collated batch, with the word-shape embedding when there is one."""
-    if shape is None:
-        return model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
-                     labels=batch.get("labels"))
-    return model(inputs_embeds=embed(model, shape, batch["input_ids"], batch["shape_ids"]),
-                 attention_mask=batch["attention_mask"], labels=batch.get("labels"))
+    return shape_forward(model, shape, batch["input_ids"], batch["attention_mask"],
+                         batch["shape_ids"], batch.get("labels"))
 
 
 def _spans(tags: list[int]) -> set[tuple[int, int, str]]:
