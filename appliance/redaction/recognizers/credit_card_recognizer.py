@@ -1,12 +1,31 @@
-"""Payment card numbers: 13 to 19 digits in any grouping, with a valid Luhn check digit."""
+"""Payment card numbers: 12 to 19 digits in any grouping.
+
+Three ways a card-like run is redacted, each with its own score:
+
+- a valid issuer prefix and length and a valid Luhn check digit (ISO/IEC 7812-1): 1.0, with or
+  without context;
+- any other 12-19 digit run right after an explicit card word ("my card number is ...", "block
+  card ...", "visa ..."): ``CARD_CONTEXT_SCORE``, explained as "card context, checksum failed".
+  For redaction a mistyped or non-standard card number is still a card number; without the card
+  word such a run is an account, order or tracking number and is left alone;
+- a masked full-length number that still shows digits ("4111 **** **** 1234", "XXXX-XXXX-XXXX-
+  1234"): ``MASKED_SCORE``, which a context word raises as usual.
+
+The last four digits alone ("card ending 1234") are not a card number: nothing else identifies
+the card, and receipts print them for that reason. They are not redacted.
+"""
 
 from __future__ import annotations
 
 import re
 
-from presidio_analyzer import Pattern
+from presidio_analyzer import Pattern, RecognizerResult
 
-from appliance.redaction.recognizers.base import AppliancePatternRecognizer, digits_of
+from appliance.redaction.recognizers.base import (
+    AppliancePatternRecognizer,
+    digits_of,
+    words_before,
+)
 
 _ISSUERS = [re.compile(p) for p in (
     r"^4(?:\d{12}|\d{15}|\d{18})$",                      # Visa: 13, 16, 19
@@ -28,18 +47,59 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
+# Words that make a digit run a card number even when its checksum fails. Only explicit ones:
+# "payment", "debit" or "credit" alone precede references and account numbers just as often.
+CARD_WORDS = frozenset({"card", "cards", "cardholder", "cc", "ccn", "visa", "mastercard", "amex",
+                        "maestro", "unionpay", "jcb"})
+CARD_CONTEXT_SCORE = 0.6  # above a context-boosted bank account (0.2 + 0.35): typed as a card
+MASKED_SCORE = 0.4
+_MASK = frozenset("*•x")
+
+
 class CreditCardRecognizer(AppliancePatternRecognizer):
     ENTITY = "CREDIT_CARD"
     PATTERNS = [
         # Any single separator between digits: mixed "4111-1111 1111.1111" groupings included.
-        Pattern("card number", r"(?<![\w.\-])(?:\d[ .\-]?){12,18}\d(?![\w]|[.\-]\d)", 0.3),
+        # Not after "+" (an international phone number) and not before "/digit", so an expiry
+        # date after the number ("... 1111 12/25") is not taken as more card digits.
+        Pattern("card number",
+                r"(?<![\w.\-+])(?:\d[ .\-]?){11,18}\d(?![\w]|[.\-/]\d)", 0.3),
+        # Up to eight shown digits, two mask characters in a row, then digits and masks;
+        # refine_results keeps only real masked numbers. Its base score is below the plain
+        # pattern's so that, should both match one span, Presidio's de-duplication keeps the plain.
+        Pattern("card number (masked)",
+                r"(?<![\w.\-+*•])(?:\d[ \-]?){0,8}[*•x]{2}[ \-]?(?:[\d*•x][ \-]?){6,16}\d"
+                r"(?![\w*•]|[.\-/]\d)", 0.25),
     ]
     CONTEXT = ["card", "credit", "debit", "visa", "mastercard", "amex", "cc", "payment", "pan"]
 
-    def validate_result(self, pattern_text: str) -> bool | None:
-        digits = digits_of(pattern_text)
-        # Issuer ranges and their lengths keep Luhn-valid account and order numbers out: one in
-        # ten random numbers passes Luhn, far fewer also fit a real issuer's prefix and length.
-        if not any(d.match(digits) for d in _ISSUERS):
-            return False
-        return luhn_valid(digits)
+    def refine_results(self, text: str, results: list[RecognizerResult]) -> list[RecognizerResult]:
+        kept = []
+        for r in results:
+            value = text[r.start : r.end]
+            if r.analysis_explanation.pattern_name == "card number (masked)":
+                if _masked_card(value):
+                    r.score = r.analysis_explanation.score = MASKED_SCORE
+                    kept.append(r)
+            elif card_valid(digits_of(value)):
+                r.score = r.analysis_explanation.score = 1.0
+                r.analysis_explanation.validation_result = True
+                kept.append(r)
+            elif CARD_WORDS.intersection(words_before(text, r.start, 6)):
+                kept.append(self.context_gated(r.start, r.end, CARD_CONTEXT_SCORE,
+                                               "card context, checksum failed"))
+        return kept
+
+
+def card_valid(digits: str) -> bool:
+    """A real issuer's prefix and length, and the Luhn check."""
+    # Issuer ranges and their lengths keep Luhn-valid account and order numbers out: one in ten
+    # random numbers passes Luhn, far fewer also fit a real issuer's prefix and length.
+    return any(d.match(digits) for d in _ISSUERS) and luhn_valid(digits)
+
+
+def _masked_card(value: str) -> bool:
+    """12-19 positions, at least four masked and four shown, ending in shown digits."""
+    positions = [ch for ch in value.lower() if ch.isdigit() or ch in _MASK]
+    masked = sum(ch in _MASK for ch in positions)
+    return 12 <= len(positions) <= 19 and masked >= 4 and len(positions) - masked >= 4

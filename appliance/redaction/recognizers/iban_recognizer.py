@@ -8,7 +8,6 @@ give 1. Unknown country codes fall back to the longest prefix that passes the ch
 from __future__ import annotations
 
 from presidio_analyzer import Pattern, RecognizerResult
-from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from appliance.redaction.recognizers.base import AppliancePatternRecognizer
 
@@ -34,14 +33,7 @@ class IbanRecognizer(AppliancePatternRecognizer):
     PATTERNS = [Pattern("iban", r"\b[a-z]{2}\d{2}(?:[ \-]?[a-z0-9]){11,30}\b", 1.0)]
     CONTEXT = ["iban", "bank", "account", "transfer", "wire", "beneficiary", "swift", "bic"]
 
-    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None,
-                regex_flags: int | None = None) -> list[RecognizerResult]:
-        return self._cut(text, super().analyze(text, entities, nlp_artifacts, regex_flags))
-
-    def analyze_fast(self, text: str) -> list[RecognizerResult]:
-        return self._cut(text, super().analyze_fast(text))
-
-    def _cut(self, text: str, raw: list[RecognizerResult]) -> list[RecognizerResult]:
+    def refine_results(self, text: str, raw: list[RecognizerResult]) -> list[RecognizerResult]:
         results = []
         for r in raw:
             cut = self._valid_prefix(text[r.start : r.end])
