@@ -8,8 +8,13 @@ the NER recognizer chosen by ``settings.ner_backend``) and wraps it in ``PiiAnal
 2. the pattern recognizers run on the shadow; only texts with a match that context could still
    change are tokenised for Presidio's context enhancer;
 3. the NER model runs once over all texts that can hold a name;
-4. overlaps are resolved (pattern matches win over NER: a checksum beats a guess; then the higher
-   score, then the longer span) and every span is mapped back to the ORIGINAL text.
+4. each span is kept when its score reaches its entity's threshold (``thresholds:`` in
+   recognizers.yaml; ``score_threshold`` for patterns and ``ner.min_score`` for NER otherwise);
+5. overlaps are resolved recall first: overlapping spans, of any type and any detector, become
+   ONE span over the union of their characters (no character a detector found is left in clear),
+   typed by its best member (a pattern before NER: a checksum beats a guess; then the higher
+   score), and
+   every span is mapped back to the ORIGINAL text.
 
 ``engine`` is the plain Presidio engine on the same recognizers, for callers that want Presidio's
 own one-text interface.
@@ -47,6 +52,7 @@ class PiiAnalyzer:
         self.recognizer_set = recognizer_set
         self.ner = ner
         self.threshold = recognizer_set.score_threshold
+        self.thresholds = recognizer_set.entity_thresholds(ner.supported_entities if ner else ())
         self._patterns = list(recognizer_set.recognizers)
         ctx = recognizer_set.context
         self._enhancer = LemmaContextAwareEnhancer(
@@ -81,7 +87,7 @@ class PiiAnalyzer:
         out = []
         for shadow, ner_found in zip(shadows, ner_hits, strict=True):
             found = self._patterns_in(shadow.text)
-            kept = _resolve(found, [r for r in ner_found if r.score >= self.threshold])
+            kept = _resolve(shadow.text, self._passing(found), self._passing(ner_found))
             spans = []
             for r in kept:
                 start, end = shadow.to_original(r.start, r.end)
@@ -104,23 +110,61 @@ class PiiAnalyzer:
             artifacts = self.nlp_engine.process_text(text, "en")
             unsure = self._enhancer.enhance_using_context(text, unsure, artifacts,
                                                           list(self._patterns))
-        return [r for r in sure + unsure if r.score >= self.threshold]
+        return sure + unsure  # thresholds are applied per entity by the caller
+
+    def _passing(self, results: list[RecognizerResult]) -> list[RecognizerResult]:
+        return [r for r in results if r.score >= self.thresholds.get(r.entity_type,
+                                                                      self.threshold)]
 
 
-def _overlaps(a: RecognizerResult, b: RecognizerResult) -> bool:
-    return a.start < b.end and b.start < a.end
+def _unions(results: list[RecognizerResult]) -> list[RecognizerResult]:
+    """Each group of overlapping spans becomes one span over their union, typed and scored by its
+    best member (highest score, then the longer span)."""
+    groups: list[list[RecognizerResult]] = []
+    end = -1
+    for r in sorted(results, key=lambda r: (r.start, r.end)):
+        if groups and r.start < end:
+            groups[-1].append(r)
+            end = max(end, r.end)
+        else:
+            groups.append([r])
+            end = r.end
+    out = []
+    for group in groups:
+        best = min(group, key=lambda r: (-r.score, -(r.end - r.start)))
+        start, stop = min(r.start for r in group), max(r.end for r in group)
+        out.append(best if (start, stop) == (best.start, best.end) else RecognizerResult(
+            best.entity_type, start, stop, best.score, best.analysis_explanation,
+            best.recognition_metadata))
+    return out
 
 
-def _resolve(patterns: list[RecognizerResult],
+def _resolve(text: str, patterns: list[RecognizerResult],
              ner: list[RecognizerResult]) -> list[RecognizerResult]:
-    """Non-overlapping spans: patterns first by (score, length), then NER trimmed around them."""
-    kept: list[RecognizerResult] = []
-    for r in sorted(patterns, key=lambda r: (-r.score, -(r.end - r.start), r.start)):
-        if not any(_overlaps(r, k) for k in kept):
-            kept.append(r)
-    for r in sorted(ner, key=lambda r: (-r.score, r.start)):
-        if not any(_overlaps(r, k) for k in kept):
-            kept.append(r)
+    """Non-overlapping spans, recall first: no character any detector kept is left in clear.
+
+    Overlapping pattern matches become their union (best type); so do overlapping NER spans.
+    A pattern's type beats the NER's on the characters it covers (a checksum beats a guess), and
+    the NER span keeps the characters around it that no pattern covers, as its own pieces: a
+    name span bridging a date and an NHS number must not turn the NHS number into DATE_TIME.
+    """
+    kept = _unions(patterns)
+    for r in _unions(ner):
+        covers = sorted((k for k in kept if k.start < r.end and r.start < k.end),
+                        key=lambda k: k.start)
+        cursor, kept_pieces = r.start, []  # the NER span minus the patterns' characters
+        for k in covers:
+            if k.start > cursor:
+                kept_pieces.append((cursor, k.start))
+            cursor = max(cursor, k.end)
+        if cursor < r.end:
+            kept_pieces.append((cursor, r.end))
+        for start, end in kept_pieces:
+            if not any(ch.isalnum() for ch in text[start:end]):
+                continue  # ", " between a date and a number: nothing to hide
+            kept.append(r if (start, end) == (r.start, r.end) else RecognizerResult(
+                r.entity_type, start, end, r.score, r.analysis_explanation,
+                r.recognition_metadata))
     return sorted(kept, key=lambda r: (r.start, r.end))
 
 
@@ -131,6 +175,10 @@ def build_analyzer(settings: Any = None, *, recognizers_yaml: Path = DEFAULT_CON
     model_path = getattr(settings, "ner_model_path", None)
     recognizer_set = load_recognizer_set(recognizers_yaml)
     backend = build_ner_backend(backend_name, model_path, quantize=quantize)
-    ner = (NerRecognizer(backend, recognizer_set.ner_min_score, recognizer_set.ner_entities)
-           if backend is not None else None)
+    ner = None
+    if backend is not None:
+        # The recognizer's own floor is the lowest NER threshold; the analyzer applies each one.
+        limits = recognizer_set.entity_thresholds(recognizer_set.ner_entities)
+        floor = min((limits[e] for e in recognizer_set.ner_entities), default=1.0)
+        ner = NerRecognizer(backend, floor, recognizer_set.ner_entities)
     return PiiAnalyzer(recognizer_set, ner)

@@ -17,7 +17,7 @@ from appliance.redaction.ner_model import ENTITY_TYPES
 from appliance.redaction.recognizers import RECOGNIZERS, AppliancePatternRecognizer
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "recognizers.yaml"
-_TOP_KEYS = {"version", "score_threshold", "context", "ner", "recognizers"}
+_TOP_KEYS = {"version", "score_threshold", "context", "ner", "recognizers", "thresholds"}
 _CONTEXT_KEYS = {"prefix_words", "suffix_words", "boost", "min_score_with_context"}
 
 
@@ -28,6 +28,15 @@ class RecognizerSet:
     context: dict[str, float] = field(default_factory=dict)
     ner_entities: tuple[str, ...] = ENTITY_TYPES
     ner_min_score: float = 0.5
+    thresholds: dict[str, float] = field(default_factory=dict)  # entity -> min score
+
+    def entity_thresholds(self, ner_entities: Any = ()) -> dict[str, float]:
+        """The min score of every entity: ``thresholds:``, else ``ner.min_score`` for the NER's
+        entities (never below ``score_threshold``), else ``score_threshold``."""
+        ner_default = max(self.ner_min_score, self.score_threshold)
+        defaults = {e: self.score_threshold for e in self.pattern_entities}
+        defaults.update({e: ner_default for e in ner_entities})
+        return {**defaults, **self.thresholds}
 
     @property
     def pattern_entities(self) -> list[str]:
@@ -42,6 +51,25 @@ def _score(path: Path, name: str, value: Any) -> float:
     if not isinstance(value, int | float) or not 0 <= value <= 1:
         raise _fail(path, f"{name} must be a number between 0 and 1, got {value!r}")
     return float(value)
+
+
+def _thresholds(path: Path, value: Any) -> dict[str, float]:
+    """``thresholds: {ENTITY: score}``; an unknown entity is a typo that would silently fall back
+    to the default threshold, so it is refused."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _fail(path, f"thresholds must be a mapping of entity to score, got {value!r}")
+    known = set(ENTITY_TYPES) | {cls.ENTITY for cls in RECOGNIZERS.values()}
+    out = {}
+    for entity, score in value.items():
+        if entity not in known:
+            raise _fail(path, f"thresholds: unknown entity {entity!r}; known: {sorted(known)}")
+        if isinstance(score, bool):
+            raise _fail(path, f"thresholds.{entity} must be a number between 0 and 1, "
+                              f"got {score!r}")
+        out[str(entity)] = _score(path, f"thresholds.{entity}", score)
+    return out
 
 
 def load_recognizer_set(path: Path = DEFAULT_CONFIG) -> RecognizerSet:
@@ -86,4 +114,5 @@ def load_recognizer_set(path: Path = DEFAULT_CONFIG) -> RecognizerSet:
         context={k: float(v) for k, v in context.items()},
         ner_entities=ner_entities,
         ner_min_score=_score(path, "ner.min_score", ner.get("min_score", 0.5)),
+        thresholds=_thresholds(path, doc.get("thresholds")),
     )
