@@ -79,6 +79,25 @@ class Sample(BaseModel):
     records: list[dict[str, Any]]
 
 
+class QueuedRedaction(BaseModel):
+    """One replacement, in the stored (redacted) text around it."""
+
+    row: int = Field(description="The record's position in the dataset, from 0.")
+    field: str = Field(description="The field path (dotted, lists transparent).")
+    entity: str
+    score: float = Field(description="The detector's score; lower is less sure.")
+    before: str
+    replaced: str = Field(description="What the value became: a placeholder, mask or pseudonym.")
+    after: str
+
+
+class ReviewQueue(BaseModel):
+    """The dataset's lowest-scored replacements, lowest first, for a reviewer."""
+
+    dataset_id: str
+    redactions: list[QueuedRedaction]
+
+
 class Review(BaseModel):
     """A review decision's justification, kept with the decision."""
 

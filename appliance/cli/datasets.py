@@ -106,7 +106,10 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
 
     sample = dataset.add_parser("sample", help="show redacted records to a reviewer")
     sample.add_argument("dataset_id", help="the dataset (ds_...)")
-    sample.add_argument("-n", type=int, default=5, help="how many records (default 5)")
+    sample.add_argument("-n", type=int, default=None, help="how many records (default 5)")
+    sample.add_argument("--low-confidence", action="store_true",
+                        help="the lowest-scored replacements first, each in its redacted "
+                             "context, instead of records (-n: how many, default 20)")
     add_token(sample)
     sample.set_defaults(handler=cmd_sample)
 
@@ -265,6 +268,15 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    for record in backend(args).sample_records(args.dataset_id, args.n):
+    if args.low_confidence:
+        queue = backend(args).review_queue(args.dataset_id, args.n or 20)
+        if not queue:
+            print("no replacement is recorded for review in this dataset")
+        for m in queue:
+            context = f"{m['before']}[{m['replaced']}]{m['after']}".replace("\n", " ")
+            print(f"{m['score']:.2f}  {m['entity']:<14} record {m['row'] + 1:<6} "
+                  f"{m['field']:<16} {context}")
+        return 0
+    for record in backend(args).sample_records(args.dataset_id, args.n or 5):
         print(json.dumps(record, ensure_ascii=False, sort_keys=True))
     return 0

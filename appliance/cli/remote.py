@@ -112,6 +112,11 @@ class RemoteClient:
         data = self._call("GET", f"/v1/datasets/{_seg(dataset_id)}/sample", params={"n": n})
         return list(data["records"])
 
+    def review_queue(self, dataset_id: str, n: int = 50) -> list[dict[str, Any]]:
+        data = self._call("GET", f"/v1/datasets/{_seg(dataset_id)}/review-queue",
+                          params={"n": n})
+        return list(data["redactions"])
+
     def review_dataset(self, verb: str, dataset_id: str, reason: str = "") -> DatasetInfo:
         """``verb`` is approve, reject or revoke."""
         if verb not in ("approve", "reject", "revoke"):
@@ -420,6 +425,11 @@ class LocalBackend:
         from appliance import datasets as ds
 
         return ds.sample_records(self.ctx, self.principal, dataset_id, n)
+
+    def review_queue(self, dataset_id: str, n: int = 50) -> list[dict[str, Any]]:
+        from appliance.datasets.review import low_confidence
+
+        return [m.as_dict() for m in low_confidence(self.ctx, self.principal, dataset_id, n)]
 
     def review_dataset(self, verb: str, dataset_id: str, reason: str = "") -> DatasetInfo:
         from appliance import datasets as ds

@@ -119,3 +119,14 @@ def _leaves(node: Any, path: str) -> Iterator[tuple[str, Any, Any, Any]]:
             yield from _leaves(value, child)
         elif isinstance(value, str | int | float) and not isinstance(value, bool):
             yield child, node, slot, value
+
+
+def leaf_text(record: dict[str, Any], path: str, ordinal: int) -> str | None:
+    """The text of the ``ordinal``-th leaf at ``path`` (as ``collect_leaves`` numbers them)."""
+    seen = 0
+    for leaf_path, _container, _slot, value in _leaves(record, ""):
+        if leaf_path == path:
+            if seen == ordinal:
+                return value if isinstance(value, str) else str(value)
+            seen += 1
+    return None

@@ -23,7 +23,13 @@ from appliance.datasets import notices
 from appliance.datasets.clean import Cleaner
 from appliance.datasets.parse import Format, read_records
 from appliance.datasets.progress import IngestProgress, Mode
-from appliance.datasets.redact import RedactionJob, merge_reports, redact_batch, start_worker
+from appliance.datasets.redact import (
+    RedactionJob,
+    ReviewQueue,
+    merge_reports,
+    redact_batch,
+    start_worker,
+)
 from appliance.datasets.spec import DatasetSpec, del_path, get_path
 from appliance.db import transaction
 from appliance.errors import InvalidInput
@@ -195,8 +201,10 @@ def _store(
     hasher = hashlib.sha256()
     rows = 0
     reports: list[dict[str, Any]] = []
+    review = ReviewQueue()
     with ctx.vault.writer("dataset") as writer:
         for redacted, report in _redacted(job, batches, workers):
+            review.add(rows, report.pop("marks", []))  # its rows count from those stored
             reports.append(report)
             for record in redacted:
                 line = json.dumps(record, ensure_ascii=False, sort_keys=True).encode() + b"\n"
@@ -206,7 +214,7 @@ def _store(
         if rows == 0:  # say which field and why, counted: "3 of 3 dropped: 3 missing 'label'"
             raise InvalidInput(nothing_left(sum(r["records_dropped_pii"] for r in reports)))
         object_id = writer.object_id
-    return object_id, rows, hasher.hexdigest(), merge_reports(reports)
+    return object_id, rows, hasher.hexdigest(), merge_reports(reports, review)
 
 
 def _redacted(

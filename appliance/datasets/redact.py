@@ -8,6 +8,7 @@ Which values are redacted is :mod:`appliance.datasets.fields`'s rule: all of the
 
 from __future__ import annotations
 
+import heapq
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -97,6 +98,8 @@ class _BatchReport:
         self.dropped = [False] * size
         #: Per redacted field: [values shaped like a name (``speak_to_agent``), those redacted].
         self.names: dict[str, list[int]] = {}
+        #: (record in the batch, field path, leaf ordinal, marks): what each placeholder replaced.
+        self.marks: list[tuple[int, str, int, tuple[Any, ...]]] = []
 
     def seen(self, path: str, action: str, values: int) -> dict[str, Any]:
         row = self.fields.setdefault(path, {"action": action, "values": 0,
@@ -113,7 +116,22 @@ class _BatchReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {"fields": self.fields, "records_touched": sum(self.touched),
-                "records_dropped_pii": sum(self.dropped), "names": self.names}
+                "records_dropped_pii": sum(self.dropped), "names": self.names,
+                "marks": self._stored_marks()}
+
+    def _stored_marks(self) -> list[list[Any]]:
+        """``[row in the batch as stored, path, ordinal, start, end, entity, score]``: rows count
+        only the records kept, so the ingest can add the rows stored before this batch."""
+        row, rows = 0, []
+        for gone in self.dropped:
+            rows.append(None if gone else row)
+            row += not gone
+        out = []
+        for record, path, ordinal, marks in self.marks:
+            stored = rows[record]
+            if stored is not None:
+                out += [[stored, path, ordinal, m.start, m.end, m.entity, m.score] for m in marks]
+        return out
 
 
 def _redact_keys(redactor: Any, batch: list[dict[str, Any]], kept: frozenset[str],
@@ -153,8 +171,12 @@ def _redact_field(redactor: Any, operator_field: str, path: str, group: FieldLea
     distinct = list(dict.fromkeys(leaf.text for leaf in group.leaves))
     results = dict(zip(distinct, redactor.redact_batch(distinct, operator_field), strict=True))
     names = report.names.setdefault(path, [0, 0])
+    ordinals: dict[int, int] = {}  # record -> leaves of this path seen so far (a list's items)
     for leaf in group.leaves:
         result = results[leaf.text]
+        ordinal = ordinals[leaf.record] = ordinals.get(leaf.record, -1) + 1
+        if result.marks:
+            report.marks.append((leaf.record, path, ordinal, result.marks))
         report.found(row, result.spans)
         if NAME_SHAPED.fullmatch(leaf.text):
             names[0] += 1
@@ -197,7 +219,8 @@ MAX_REPORT_FIELDS = 500
 OTHER_FIELDS = "(other fields)"
 
 
-def merge_reports(parts: list[dict[str, Any]]) -> dict[str, Any]:
+def merge_reports(parts: list[dict[str, Any]],
+                  review: ReviewQueue | None = None) -> dict[str, Any]:
     """Sum batch counts into the report's redaction section.
 
     ``fields``: {path: {action, values, values_with_pii, entities}}; ``entities_by_field``: the
@@ -230,10 +253,51 @@ def merge_reports(parts: list[dict[str, Any]]) -> dict[str, Any]:
                if row["action"] == "kept" and row["values_with_pii"]}
     out = {"fields": fields, "entities_by_field": by_field, "kept_with_pii": flagged,
            "records_touched": touched, "records_dropped_pii": dropped}
+    if review is not None and review.rows_or_lowest():
+        out["review"] = review.to_dict()
     label_like = label_like_redactions(fields, names)
     if label_like:
         out["names_redacted"] = label_like
     return out
+
+
+#: The review section keeps every mark of the first rows (the sample's first pages) and the
+#: lowest-scored marks of the whole dataset (the reviewer's queue); both bounded, whatever the size.
+REVIEW_ROWS, REVIEW_LOWEST = 200, 200
+
+
+class ReviewQueue:
+    """The report's ``review`` section, built batch by batch in bounded memory.
+
+    ``rows``: {row: [[path, ordinal, start, end, entity, score], ...]} for rows < REVIEW_ROWS;
+    ``lowest``: the REVIEW_LOWEST lowest-scored ``[row, path, ordinal, start, end, entity, score]``
+    of the dataset, lowest first. Positions are in the stored (redacted) text; no value is kept.
+    """
+
+    def __init__(self) -> None:
+        self.rows: dict[str, list[list[Any]]] = {}
+        self._heap: list[tuple[float, int, int, int, list[Any]]] = []  # max-heap on the key
+        self._seq = 0
+
+    def add(self, first_row: int, marks: list[list[Any]]) -> None:
+        """One batch's marks; ``first_row``: the records stored before it."""
+        for row, *rest in marks:
+            mark = [first_row + row, *rest]
+            if mark[0] < REVIEW_ROWS:
+                self.rows.setdefault(str(mark[0]), []).append(rest)
+            self._seq += 1
+            item = (-mark[6], -mark[0], -mark[3], -self._seq, mark)
+            if len(self._heap) < REVIEW_LOWEST:
+                heapq.heappush(self._heap, item)
+            elif item > self._heap[0]:
+                heapq.heapreplace(self._heap, item)
+
+    def rows_or_lowest(self) -> bool:
+        return bool(self._heap)
+
+    def to_dict(self) -> dict[str, Any]:
+        lowest = [m for *_, m in sorted(self._heap, reverse=True)]
+        return {"rows": self.rows, "lowest": lowest, "rows_covered": REVIEW_ROWS}
 
 
 def _build(job: RedactionJob) -> Any:

@@ -17,6 +17,7 @@ from typing import Any
 _EXPORTS = {
     "build_analyzer": "analyzer", "PiiAnalyzer": "analyzer", "PiiSpan": "analyzer",
     "Redactor": "anonymizer", "RedactionResult": "anonymizer", "RedactorConfig": "anonymizer",
+    "Mark": "anonymizer",
     "build_redactor": "anonymizer", "analyze_texts": "anonymizer", "OPERATORS": "anonymizer",
     "RedactionReport": "report", "render_chart_svg": "report",
     "analyze_lines": "commands", "redact_lines": "commands",

@@ -10,6 +10,11 @@ Operators:
   every record of one dataset and unlinkable across datasets (another key). Only digests are kept.
 - ``drop``: a record holding such an entity is dropped whole (``RedactionResult.dropped``).
 
+Every replacement is also a ``Mark`` in ``RedactionResult.marks``: where it sits in the REDACTED
+text, its entity type and the detector's score, so a reviewer can see what each placeholder
+replaced and how sure the detector was (``datasets.review``). Presidio joins neighbouring spans of
+one type separated by spaces into one replacement; that mark's score is its members' lowest.
+
 A process pool: analysis is the costly part and is stateless, so workers run
 ``analyze_texts(config, texts)`` (one analyzer per process, built from a picklable
 ``RedactorConfig``); the parent passes the spans to ``Redactor.redact_batch(..., spans=...)``, so
@@ -38,10 +43,21 @@ _SPACES = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
+class Mark:
+    """One replacement in a redacted text: ``text[start:end]`` replaced a span of ``entity``."""
+
+    start: int
+    end: int
+    entity: str
+    score: float
+
+
+@dataclass(frozen=True)
 class RedactionResult:
     text: str
     spans: list[PiiSpan]
     dropped: bool = False
+    marks: tuple[Mark, ...] = ()
 
 
 class PseudonymRegistry:
@@ -124,7 +140,7 @@ class Redactor:
             configs[entity] = self._operator_config(entity, op)
         results = [RecognizerResult(s.entity_type, s.start, s.end, s.score) for s in spans]
         out = self._engine.anonymize(text=text, analyzer_results=results, operators=configs)
-        return RedactionResult(out.text, spans)
+        return RedactionResult(out.text, spans, marks=_marks(text, spans, out.items))
 
     def _operator_config(self, entity: str, op: str) -> OperatorConfig:
         if op == "mask":
@@ -136,6 +152,27 @@ class Redactor:
             return OperatorConfig("custom", {"lambda": lambda value, e=entity:
                                              registry.pseudonym(e, value)})
         return OperatorConfig("replace", {"new_value": f"<{entity}>"})
+
+
+_SPACES_ONLY = re.compile(r"^( )+$")  # Presidio's rule for joining two spans of one type
+
+
+def _marks(text: str, spans: list[PiiSpan], items: list[Any]) -> tuple[Mark, ...]:
+    """Pair Presidio's replacements (output positions) with the spans they replaced."""
+    groups: list[list[PiiSpan]] = []
+    for s in sorted(spans, key=lambda s: (s.start, s.end)):
+        last = groups[-1][-1] if groups else None
+        if last is not None and last.entity_type == s.entity_type \
+                and _SPACES_ONLY.match(text[last.end : s.start]):
+            groups[-1].append(s)
+        else:
+            groups.append([s])
+    placed = sorted(items, key=lambda i: i.start)
+    if len(placed) != len(groups) or any(i.entity_type != g[0].entity_type
+                                         for i, g in zip(placed, groups, strict=True)):
+        return ()  # not the pairing expected (a Presidio change): no marks rather than wrong ones
+    return tuple(Mark(i.start, i.end, i.entity_type, round(min(s.score for s in g), 3))
+                 for i, g in zip(placed, groups, strict=True))
 
 
 @dataclass(frozen=True)

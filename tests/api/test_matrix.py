@@ -46,6 +46,8 @@ CASES: list[tuple[str, str, Setup | None, dict[str, Any], dict[str, int]]] = [
      {"operator": 403, "compliance": 200, "auditor": 403, "admin": 403}),
     ("GET", "/v1/datasets/{id}/sample", pending, {},
      {"operator": 403, "compliance": 200, "auditor": 403, "admin": 403}),
+    ("GET", "/v1/datasets/{id}/review-queue", pending, {},
+     {"operator": 403, "compliance": 200, "auditor": 403, "admin": 403}),
     ("POST", "/v1/datasets", None, {"upload": True},
      {"operator": 201, "compliance": 403, "auditor": 403, "admin": 403}),
     ("POST", "/v1/datasets/{id}/approve", pending, {"json": {"reason": "ok"}},

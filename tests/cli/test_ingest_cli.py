@@ -108,6 +108,12 @@ def test_messages_field_ingests_a_chat_file(cli_home: dict, capsys: pytest.Captu
     assert code == 0 and email not in out and len(records) == 3
     assert all([t["role"] for t in r["turns"]] == ["user", "assistant"] for r in records)
     assert all("<EMAIL_ADDRESS>" in r["turns"][0]["content"] for r in records)
+    code, out, _ = run(capsys, "--home", h, "dataset", "sample", result["dataset_id"],
+                       "--low-confidence", "-n", "2", token=tokens["carol"])
+    queued = out.splitlines()
+    assert code == 0 and len(queued) == 2 and email not in out
+    assert all(" EMAIL_ADDRESS " in q and "turns.content" in q and "[<EMAIL_ADDRESS>]" in q
+               for q in queued)
     # a chat field and a prompt/response pair at once: one line, exit 2, nothing stored
     code, _, err = run(capsys, "--home", h, "dataset", "ingest", str(data), "--name", "bad",
                        "--task", "sft", "--messages-field", "turns", "--prompt-field", "id",

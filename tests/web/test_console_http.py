@@ -252,3 +252,35 @@ def test_sample_pages_through_every_record_one_audited_read_per_page(
     assert len(reads) == pages  # one gate read per page
     offsets = sorted(e["details"].get("offset", 0) for e in reads)
     assert offsets == [i * 20 for i in range(pages)]
+
+
+def test_sample_marks_each_replacement_and_lists_low_confidence_first(
+    site: LiveServer, visitor: Visitor
+) -> None:
+    records = [{"text": "Please phone +44 20 7946 0958 about my refund", "label": "a"},
+               {"text": "Block card 4111 1111 1111 1112 now, my card number was stolen",
+                "label": "b"},
+               {"text": "nothing to hide here", "label": "a"}]
+    dataset_id = site.dataset("olivia", records, name="marks.jsonl", redact="true")
+    visitor.sign_in(site.tokens["carol"])
+    page = visitor.request("GET", f"/datasets/{dataset_id}/sample")
+    assert page.status_code == 200
+    scored = re.findall(r'<mark class="redaction( borderline)?" title="([A-Z_]+), score '
+                        r'([\d.]+)"[^>]*>&lt;\2&gt;<span class="score">\3</span></mark>', page.text)
+    found = {entity: float(score) for _, entity, score in scored}
+    assert found["CREDIT_CARD"] == pytest.approx(0.6) and found["PHONE_NUMBER"] > 0.7
+    assert [b for b, entity, _ in scored if entity == "CREDIT_CARD"] == [" borderline"]
+    assert "4111" not in page.text and "7946" not in page.text
+
+    queue = visitor.request("GET", f"/datasets/{dataset_id}/sample?order=low-confidence")
+    assert queue.status_code == 200
+    scores = [float(s) for s in re.findall(r'data-score="([\d.]+)"', queue.text)]
+    assert scores and scores == sorted(scores) and scores[0] == pytest.approx(0.6)
+    assert "<td>Block card <mark class=\"redaction borderline\" title=\"CREDIT_CARD" in queue.text
+    assert "4111" not in queue.text
+
+    api = site.client("carol").get(f"/v1/datasets/{dataset_id}/review-queue", params={"n": 1})
+    assert api.status_code == 200
+    [first] = api.json()["redactions"]
+    assert (first["entity"], first["replaced"], first["before"]) == (
+        "CREDIT_CARD", "<CREDIT_CARD>", "Block card ")

@@ -14,8 +14,17 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from appliance import datasets as ds
 from appliance.api.deps import ContextDep, CurrentUser, get_pool, reject_unknown_query
 from appliance.api.problem import BAD_INPUT, CONFLICT, NOT_FOUND, TOO_LARGE, responses
-from appliance.api.schemas import Dataset, Ingested, Report, Review, Sample, State
+from appliance.api.schemas import (
+    Dataset,
+    Ingested,
+    Report,
+    Review,
+    ReviewQueue,
+    Sample,
+    State,
+)
 from appliance.api.upload import body_stream
+from appliance.datasets import review
 from appliance.datasets.parse import Format
 from appliance.errors import InvalidInput, PayloadTooLarge
 
@@ -179,6 +188,18 @@ def sample_dataset(
 ) -> Sample:
     """The first redacted records, for review (an audited read of contents)."""
     return Sample(dataset_id=dataset_id, records=ds.sample_records(ctx, user, dataset_id, n))
+
+
+@router.get("/{dataset_id}/review-queue", response_model=ReviewQueue,
+            responses=responses(NOT_FOUND))
+def review_queue(
+    ctx: ContextDep, user: CurrentUser, dataset_id: str,
+    n: Annotated[int, Query(ge=1, le=200, description="How many replacements.")] = 50,
+) -> ReviewQueue:
+    """The lowest-scored replacements first, each in its redacted context (reads the report and,
+    in one audited sample read, the records involved)."""
+    queue = review.low_confidence(ctx, user, dataset_id, n)
+    return ReviewQueue(dataset_id=dataset_id, redactions=[m.as_dict() for m in queue])
 
 
 @router.post("/{dataset_id}/approve", response_model=Dataset,

@@ -41,7 +41,32 @@ def _epoch(value: float) -> str:
     return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def _mark_scored(value: Any, marks: list[tuple[int, int, str, float]] | None) -> Markup:
+    """Escape a stored text and mark each replacement with its entity type and score (from the
+    report's review marks); without marks, highlight placeholders as ``redactions`` does."""
+    text = str(value)
+    if not marks or any(end > len(text) for _, end, _, _ in marks):
+        return _mark_redactions(value)
+    from appliance.datasets.review import BORDERLINE
+
+    parts, cursor = [], 0
+    for start, end, entity, score in marks:
+        if start < cursor:
+            continue
+        replaced = text[start:end]
+        label = f"{score:.2f}" if entity in replaced else f"{entity} {score:.2f}"
+        css = "redaction borderline" if score < BORDERLINE else "redaction"
+        parts += [str(escape(text[cursor:start])),
+                  f'<mark class="{css}" title="{escape(entity)}, score {score:.2f}" '
+                  f'data-entity="{escape(entity)}" data-score="{score:.3f}">{escape(replaced)}'
+                  f'<span class="score">{escape(label)}</span></mark>']
+        cursor = end
+    parts.append(str(escape(text[cursor:])))
+    return Markup("".join(parts))  # noqa: S704 - every piece of text above is escaped
+
+
 templates.env.filters["redactions"] = _mark_redactions
+templates.env.filters["scored_redactions"] = _mark_scored
 templates.env.filters["epoch"] = _epoch
 
 #: Which pages each role sees in the navigation (the policy still decides every action).

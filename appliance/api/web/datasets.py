@@ -15,6 +15,7 @@ from appliance.api.routes.datasets import upload_dataset as api_upload
 from appliance.api.web.charts import entity_bars
 from appliance.api.web.console import ConsoleDep, FormDep, FormRejected, can, redirect, render
 from appliance.api.web.sessions import check_csrf
+from appliance.datasets import review
 from appliance.errors import InvalidInput
 
 router = APIRouter(include_in_schema=False)
@@ -26,6 +27,8 @@ UPLOAD_OPTIONS = {"name", "task", "text_field", "label_field", "prompt_field", "
                   "classification", "lowercase"}
 #: Records per sample page (the first is the default).
 SAMPLE_SIZES = (20, 50, 100)
+#: Replacements in the low-confidence queue (the report keeps up to redact.REVIEW_LOWEST).
+QUEUE_SIZE = 100
 REVIEWS = {"approve": ds.approve_dataset, "reject": ds.reject_dataset,
            "revoke": ds.revoke_dataset}
 
@@ -119,17 +122,29 @@ def show_dataset(request: Request, ctx: ContextDep, console: ConsoleDep,
 
 @router.get("/datasets/{dataset_id}/sample")
 def show_sample(request: Request, ctx: ContextDep, console: ConsoleDep, dataset_id: str,
-                page: int = 1, size: int = SAMPLE_SIZES[0]) -> Response:
-    """A page of redacted records, for review (each page is one audited read)."""
+                page: int = 1, size: int = SAMPLE_SIZES[0], order: str = "stored") -> Response:
+    """A page of redacted records, for review (each page is one audited read), each replacement
+    marked with its type and score; ``order=low-confidence``: the lowest-scored replacements
+    first, each in its context (one audited read of the rows they are in)."""
     info = ds.show_dataset(ctx, console.principal, dataset_id)
     size = size if size in SAMPLE_SIZES else SAMPLE_SIZES[0]
     pages = max(1, -(-info.row_count // size))
     page = max(1, min(page, pages))
     offset = (page - 1) * size
-    records = ds.sample_records(ctx, console.principal, dataset_id, size, offset)
-    fields = sorted({key for record in records for key in record})
+    scored = can(ctx, console.principal, "dataset.report", info.resource(), "review")
     base = f"/datasets/{dataset_id}/sample"
+    if order == "low-confidence" and scored:
+        queue = review.low_confidence(ctx, console.principal, dataset_id, QUEUE_SIZE)
+        return render(request, "sample_queue.html", console, dataset=info, queue=queue,
+                      borderline=review.BORDERLINE, stored_url=base,
+                      title=f"Lowest-confidence redactions of {info.name}")
+    records = ds.sample_records(ctx, console.principal, dataset_id, size, offset)
+    marks = (review.page_marks(ds.get_report(ctx, console.principal, dataset_id), offset,
+                               len(records)) if scored else [{} for _ in records])
+    fields = sorted({key for record in records for key in record})
     return render(request, "sample.html", console, dataset=info, records=records, fields=fields,
+                  marks=marks, scored=scored, borderline=review.BORDERLINE,
+                  queue_url=f"{base}?order=low-confidence",
                   page=page, pages=pages, size=size, sizes=SAMPLE_SIZES, first=offset + 1,
                   prev_url=f"{base}?{urlencode({'page': page - 1, 'size': size})}",
                   next_url=f"{base}?{urlencode({'page': page + 1, 'size': size})}",
