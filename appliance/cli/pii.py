@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 from appliance.config import Settings
@@ -18,9 +19,15 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
                          help="input file (default -: standard input)")
     analyze.add_argument("--plain", action="store_true", help="one text per line, not JSONL")
     analyze.set_defaults(handler=cmd_analyze)
-    evaluate = pii.add_parser("eval", help="precision/recall per entity against gold spans")
+    evaluate = pii.add_parser("evaluate", aliases=["eval"],
+                              help="precision/recall per entity against gold spans")
     evaluate.add_argument("gold", type=Path, help="JSONL of texts with their gold PII spans")
     evaluate.add_argument("--pred", type=Path, help="predictions (default: run the analyzer)")
+    evaluate.add_argument("--thresholds", nargs="?", const="default", metavar="T1,T2,...",
+                          help="also print each entity's precision/recall at these thresholds "
+                               "(default 0.3,0.4,...,0.9), the others as configured")
+    evaluate.add_argument("--entity", action="append", metavar="ENTITY",
+                          help="sweep only these entities (repeatable; default: those in gold)")
     evaluate.add_argument("--json", action="store_true", help="machine-readable output")
     evaluate.set_defaults(handler=cmd_eval)
 
@@ -48,13 +55,31 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    from appliance.errors import InvalidInput
     from appliance.redaction import build_analyzer, evaluate
+    from appliance.redaction.evaluation import DEFAULT_GRID, render_sweep, threshold_sweep
 
+    if args.thresholds and args.pred:
+        raise InvalidInput("--thresholds runs the analyzer: it cannot score --pred files")
+    grid: tuple[float, ...] = DEFAULT_GRID
+    if args.thresholds and args.thresholds != "default":
+        try:
+            grid = tuple(float(t) for t in args.thresholds.split(","))
+        except ValueError:
+            raise InvalidInput(f"--thresholds wants numbers like 0.4,0.5,0.6, got "
+                               f"{args.thresholds!r}") from None
     analyzer = None if args.pred else build_analyzer(_settings(args))
     table = evaluate(args.gold, args.pred, analyzer=analyzer)
+    sweep = threshold_sweep(args.gold, analyzer, grid, args.entity) if args.thresholds else None
     if args.json:
-        json.dump(table.to_dict(), sys.stdout, indent=2)
+        out = table.to_dict()
+        if sweep is not None:
+            out["thresholds"] = [asdict(r) for r in sweep]
+        json.dump(out, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         sys.stdout.write(table.render().rstrip("\n") + "\n")
+        if sweep is not None:
+            sys.stdout.write("\nthe trade-off, one entity's threshold changed at a time:\n")
+            sys.stdout.write(render_sweep(sweep) + "\n")
     return 0

@@ -47,6 +47,15 @@ class PiiSpan:
                 "score": round(self.score, 4)}
 
 
+@dataclass(frozen=True)
+class Detections:
+    """One text's raw detector results (on its normalised shadow), before thresholds."""
+
+    shadow: Any
+    patterns: list[RecognizerResult]
+    ner: list[RecognizerResult]
+
+
 class PiiAnalyzer:
     def __init__(self, recognizer_set: RecognizerSet, ner: NerRecognizer | None = None) -> None:
         self.recognizer_set = recognizer_set
@@ -81,19 +90,28 @@ class PiiAnalyzer:
         return self.analyze_batch([text])[0]
 
     def analyze_batch(self, texts: list[str]) -> list[list[PiiSpan]]:
+        return [self.resolve(d) for d in self.detect_batch(texts)]
+
+    def detect_batch(self, texts: list[str]) -> list[Detections]:
+        """Steps 1-3: every detector's raw results, before thresholds and overlap resolution."""
         shadows = [normalize(t) for t in texts]
         ner_hits: list[list[RecognizerResult]] = (
             self.ner.analyze_batch([s.text for s in shadows]) if self.ner else [[] for _ in texts])
-        out = []
-        for shadow, ner_found in zip(shadows, ner_hits, strict=True):
-            found = self._patterns_in(shadow.text)
-            kept = _resolve(shadow.text, self._passing(found), self._passing(ner_found))
-            spans = []
-            for r in kept:
-                start, end = shadow.to_original(r.start, r.end)
-                spans.append(PiiSpan(start, end, r.entity_type, float(r.score)))
-            out.append(spans)
-        return out
+        return [Detections(shadow, self._patterns_in(shadow.text), ner_found)
+                for shadow, ner_found in zip(shadows, ner_hits, strict=True)]
+
+    def resolve(self, found: Detections,
+                thresholds: dict[str, float] | None = None) -> list[PiiSpan]:
+        """Steps 4-5 on one text's detections, with these per-entity thresholds (default: the
+        configured ones; ``pii evaluate --thresholds`` tries others on the same detections)."""
+        limits = self.thresholds if thresholds is None else thresholds
+        kept = _resolve(found.shadow.text, self._passing(found.patterns, limits),
+                        self._passing(found.ner, limits))
+        spans = []
+        for r in kept:
+            start, end = found.shadow.to_original(r.start, r.end)
+            spans.append(PiiSpan(start, end, r.entity_type, float(r.score)))
+        return spans
 
     def _patterns_in(self, text: str) -> list[RecognizerResult]:
         results: list[RecognizerResult] = []
@@ -112,9 +130,9 @@ class PiiAnalyzer:
                                                           list(self._patterns))
         return sure + unsure  # thresholds are applied per entity by the caller
 
-    def _passing(self, results: list[RecognizerResult]) -> list[RecognizerResult]:
-        return [r for r in results if r.score >= self.thresholds.get(r.entity_type,
-                                                                      self.threshold)]
+    def _passing(self, results: list[RecognizerResult],
+                 limits: dict[str, float]) -> list[RecognizerResult]:
+        return [r for r in results if r.score >= limits.get(r.entity_type, self.threshold)]
 
 
 def _unions(results: list[RecognizerResult]) -> list[RecognizerResult]:
