@@ -13,8 +13,9 @@ the NER recognizer chosen by ``settings.ner_backend``) and wraps it in ``PiiAnal
 5. overlaps are resolved recall first: overlapping spans, of any type and any detector, become
    ONE span over the union of their characters (no character a detector found is left in clear),
    typed by its best member (a pattern before NER: a checksum beats a guess; then the higher
-   score), and
-   every span is mapped back to the ORIGINAL text.
+   score);
+6. the parts of one address become one LOCATION span (``join_addresses``), and every span is
+   mapped back to the ORIGINAL text.
 
 ``engine`` is the plain Presidio engine on the same recognizers, for callers that want Presidio's
 own one-text interface.
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import regex
 from presidio_analyzer import AnalyzerEngine, RecognizerRegistry, RecognizerResult
 from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 
@@ -105,8 +107,9 @@ class PiiAnalyzer:
         """Steps 4-5 on one text's detections, with these per-entity thresholds (default: the
         configured ones; ``pii evaluate --thresholds`` tries others on the same detections)."""
         limits = self.thresholds if thresholds is None else thresholds
-        kept = _resolve(found.shadow.text, self._passing(found.patterns, limits),
-                        self._passing(found.ner, limits))
+        kept = join_addresses(found.shadow.text, _resolve(
+            found.shadow.text, self._passing(found.patterns, limits),
+            self._passing(found.ner, limits)))
         spans = []
         for r in kept:
             start, end = found.shadow.to_original(r.start, r.end)
@@ -184,6 +187,41 @@ def _resolve(text: str, patterns: list[RecognizerResult],
                 r.entity_type, start, end, r.score, r.analysis_explanation,
                 r.recognition_metadata))
     return sorted(kept, key=lambda r: (r.start, r.end))
+
+
+# Between two parts of one address: spaces, at most one comma, at most one line break.
+_ADDRESS_GAP = regex.compile(r"[ \t]*,?[ \t]*(?:\r?\n[ \t]*)?")
+
+
+def join_addresses(text: str, spans: list[RecognizerResult]) -> list[RecognizerResult]:
+    """Neighbouring LOCATION spans that together hold a number (a street number, a postcode)
+    become ONE span: "221B Baker Street / London NW1 6XE / United Kingdom" is one address, one
+    placeholder, scored by its least sure part. A list of places ("Paris, London and Rome") has
+    no number and stays apart."""
+    out: list[RecognizerResult] = []
+    run: list[RecognizerResult] = []
+
+    def flush() -> None:
+        if len(run) > 1 and any(ch.isdigit() for r in run for ch in text[r.start : r.end]):
+            low = min(run, key=lambda r: r.score)
+            out.append(RecognizerResult("LOCATION", run[0].start, run[-1].end, low.score,
+                                        low.analysis_explanation, low.recognition_metadata))
+        else:
+            out.extend(run)
+        run.clear()
+
+    for r in spans:  # sorted by start, non-overlapping
+        if r.entity_type == "LOCATION" and run \
+                and _ADDRESS_GAP.fullmatch(text, run[-1].end, r.start):
+            run.append(r)
+            continue
+        flush()
+        if r.entity_type == "LOCATION":
+            run.append(r)
+        else:
+            out.append(r)
+    flush()
+    return out
 
 
 def build_analyzer(settings: Any = None, *, recognizers_yaml: Path = DEFAULT_CONFIG,

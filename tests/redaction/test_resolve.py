@@ -95,3 +95,40 @@ def test_the_analyzer_applies_each_entitys_threshold(tmp_path: Path) -> None:
 def test_the_shipped_set_has_valid_thresholds() -> None:
     limits = load_recognizer_set().entity_thresholds(("PERSON", "LOCATION", "ORGANIZATION"))
     assert all(0 <= v <= 1 for v in limits.values()) and "PERSON" in limits
+
+
+def _located(text: str, *parts: str) -> list[RecognizerResult]:
+    out, cursor = [], 0
+    for part in parts:
+        start = text.index(part, cursor)
+        out.append(_r("LOCATION", start, start + len(part), 0.9))
+        cursor = start + len(part)
+    return out
+
+
+def test_the_parts_of_one_address_become_one_placeholder() -> None:
+    from appliance.redaction.analyzer import join_addresses
+
+    text = "Ship to: Maria Lopez\n221B Baker Street\nLondon NW1 6XE\nUnited Kingdom"
+    parts = _located(text, "221B Baker Street", "London", "NW1 6XE", "United Kingdom")
+    parts[1].score = 0.62
+    person = _r("PERSON", 9, 20, 1.0)
+    got = join_addresses(text, [person, *parts])
+    assert _spans(got) == [("PERSON", 9, 20, 1.0),
+                           ("LOCATION", text.index("221B"), len(text), 0.62)]
+    inline = "Billing address: 1600 Amphitheatre Parkway, Mountain View, CA 94043, USA."
+    got = join_addresses(inline, _located(inline, "1600 Amphitheatre Parkway",
+                                          "Mountain View, CA 94043", "USA"))
+    assert [inline[r.start : r.end] for r in got] == [
+        "1600 Amphitheatre Parkway, Mountain View, CA 94043, USA"]
+
+
+def test_a_list_of_places_or_parts_apart_stay_separate() -> None:
+    from appliance.redaction.analyzer import join_addresses
+
+    places = "Offices in Paris, London and Rome"
+    assert len(join_addresses(places, _located(places, "Paris", "London", "Rome"))) == 3
+    apart = "Flat 2, 10 Mill Lane; then Leeds"  # ";" and words between: not one address
+    assert len(join_addresses(apart, _located(apart, "Flat 2, 10 Mill Lane", "Leeds"))) == 2
+    blank = "10 Mill Lane\n\nLeeds LS1 4AP"  # a blank line ends the address
+    assert len(join_addresses(blank, _located(blank, "10 Mill Lane", "Leeds LS1 4AP"))) == 2
