@@ -126,6 +126,14 @@ def _show_redaction(
             say(f"  {field}.{entity:16} {count:5}  {'#' * min(40, count // 5 + 1)}")
     cleaning = report.get("cleaning", {})
     say(f"cleaning: {json.dumps(cleaning, sort_keys=True)}")
+    from appliance.datasets.review import low_confidence
+
+    queue = low_confidence(ctx, reviewer, dataset_id, 3)
+    if queue:
+        say("the reviewer's queue (least sure replacements first):")
+        for m in queue:
+            context = f"{m.before[-30:]}[{m.replaced}]{m.after[:30]}".replace("\n", " ")
+            say(f"  {m.score:.2f} {m.entity:14} record {m.row + 1:<5} {context}")
 
 
 def _train_and_export(
