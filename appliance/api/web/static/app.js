@@ -213,7 +213,9 @@ function chatPage(root) {
     root.classList.toggle("comparing", compare.checked);
     for (const pane of panes) pane.title.textContent = pane.select.value;
   };
-  const clear = (pane) => { pane.history = []; pane.log.replaceChildren(); };
+  // A reset starts a new conversation: an answer still finishing belongs to the old one and
+  // must not land in the new history (it would be sent with the next message).
+  const clear = (pane) => { pane.history = []; pane.log.replaceChildren(); };  // a new array
   compare.checked = compare.dataset.default === "on";
   compare.addEventListener("change", () => {
     const base = panes[0].select.selectedOptions[0]?.dataset.base;
@@ -262,7 +264,8 @@ function chatPage(root) {
   }
 
   async function ask(pane, text) {
-    pane.history.push({ role: "user", content: text });
+    const history = pane.history;
+    history.push({ role: "user", content: text });
     bubble(pane, "user", text);
     const item = bubble(pane, "assistant", "");
     item.classList.add("streaming");
@@ -276,7 +279,7 @@ function chatPage(root) {
         method: "POST", credentials: "same-origin",
         headers: { "Content-Type": "application/json", "Accept": "text/event-stream",
                    "X-CSRF-Token": root.dataset.csrf },
-        body: JSON.stringify({ model: pane.select.value, messages: pane.history, ...options() }),
+        body: JSON.stringify({ model: pane.select.value, messages: history, ...options() }),
       });
       const type = response.headers.get("content-type") || "";
       if (!response.ok || !type.startsWith("text/event-stream")) {
@@ -291,10 +294,10 @@ function chatPage(root) {
         else if (name === "end") { ended = true; meta.textContent = endNote(data); }
       }
       if (!ended) throw new Error("the answer stopped before its end");
-      pane.history.push({ role: "assistant", content: answer });
+      history.push({ role: "assistant", content: answer });  // the conversation it was asked in
       markPlaceholders(body);
     } catch (failure) {
-      pane.history.pop();
+      history.pop();
       item.classList.add("failed");
       showProblem(error, failure.problem || { detail: String(failure.message || failure) }, failure.status || 0);
       if (!answer) item.remove();
