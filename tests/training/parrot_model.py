@@ -57,11 +57,35 @@ def make_parrot_llama(path: Path, answer: str = PII_ANSWER, steps: int = 80) -> 
         labels[i, len(row) : len(row) + len(target)] = torch.tensor(target)
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
     model.train()
-    for _ in range(steps):
+    def step() -> None:
         loss = model(input_ids=ids, labels=labels).loss
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+
+    def repeats() -> bool:
+        """Greedy decoding gives exactly ``answer`` for every prompt (a test compares text)."""
+        model.eval()
+        try:
+            with torch.no_grad():
+                for row in rows:
+                    out = model.generate(torch.tensor([row]), max_new_tokens=len(target) + 2,
+                                         do_sample=False, pad_token_id=0, eos_token_id=2)
+                    if out[0, len(row) : len(row) + len(target)].tolist() != target:
+                        return False
+            return True
+        finally:
+            model.train()
+
+    for _ in range(steps):
+        step()
+    for _ in range(8):  # almost always done by now; a busy machine's run can need a few more
+        if repeats():
+            break
+        for _ in range(steps // 4):
+            step()
+    else:
+        raise AssertionError(f"the parrot does not repeat {answer!r} after {steps * 3} steps")
     path.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(path)
     tokenizer.save_pretrained(path)

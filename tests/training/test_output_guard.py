@@ -121,7 +121,9 @@ def test_a_stream_releases_only_guarded_text(analyzer: Any, seed: int) -> None:
 
 def test_a_stream_holds_back_the_tail(analyzer: Any) -> None:
     stream = StreamGuard(OutputGuard("redact", analyzer))
-    text = "word " * 60
+    # Plain sentences with no PII. (Not one word repeated: "word " * 60 is a degenerate input the
+    # bundled NER reads as a name under transformers 5.24; the hold-back is what is tested here.)
+    text = "the app keeps your settings in one place. " * 8
     released = "".join(stream.feed(p) for p in pieces(text, 1))
     assert len(text) - len(released) >= HOLD
     assert released + stream.finish() == text
