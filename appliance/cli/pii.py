@@ -1,4 +1,4 @@
-"""``appliance pii analyze`` and ``appliance pii eval``: the detector, on its own."""
+"""``appliance pii analyze`` and ``appliance pii evaluate``: the detector, on its own."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
                          help="input file (default -: standard input)")
     analyze.add_argument("--plain", action="store_true", help="one text per line, not JSONL")
     analyze.set_defaults(handler=cmd_analyze)
-    evaluate = pii.add_parser("evaluate", aliases=["eval"],
+    evaluate = pii.add_parser("evaluate",
                               help="precision/recall per entity against gold spans")
     evaluate.add_argument("gold", type=Path, help="JSONL of texts with their gold PII spans")
     evaluate.add_argument("--pred", type=Path, help="predictions (default: run the analyzer)")

@@ -31,7 +31,7 @@ def test_pii_eval_on_given_predictions(tmp_path: Path, capsys: pytest.CaptureFix
     pred = tmp_path / "pred.jsonl"
     pred.write_text(json.dumps({"spans": [{"start": 5, "end": 8, "entity_type": "PERSON",
                                            "score": 0.9}]}) + "\n")
-    assert main(["pii", "eval", str(gold), "--pred", str(pred), "--json"]) == 0
+    assert main(["pii", "evaluate", str(gold), "--pred", str(pred), "--json"]) == 0
     table = json.loads(capsys.readouterr().out)
     assert "PERSON" in json.dumps(table)
 

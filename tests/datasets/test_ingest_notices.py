@@ -125,9 +125,10 @@ def test_redacted_names_in_a_field_of_names_are_counted() -> None:
 
 @pytest.mark.slow
 def test_intent_names_changed_by_redaction_are_warned(ctx: Any, people: dict) -> None:
-    """Issue 14's case: the NER reads ``speak_to_agent`` as holding a person's name; the stored
-    answer is ``speak_to_<PERSON>`` and a model would learn it. Kept, the names stay as given."""
-    intents = ["speak_to_agent", "add_new_payee", "check_balance", "freeze_card",
+    """Issue 14's case: the NER reads a name inside an intent name (the GPU adapter read
+    ``speak_to_agent`` so; the shipped one reads ``speak_to_maria``); the stored answer is
+    ``speak_to_<PERSON>`` and a model would learn it. Kept, the names stay as given."""
+    intents = ["speak_to_maria", "add_new_payee", "check_balance", "freeze_card",
                "card_declined", "close_account", "change_address", "order_status",
                "refund_status", "track_parcel"]
     records = [{"query": f"question {i} about my account", "intent": intent}
