@@ -57,7 +57,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from appliance.errors import InvalidInput
     from appliance.redaction import build_analyzer, evaluate
-    from appliance.redaction.evaluation import DEFAULT_GRID, render_sweep, threshold_sweep
+    from appliance.redaction.evaluation import (
+        DEFAULT_GRID,
+        detect_gold,
+        read_jsonl,
+        render_sweep,
+        threshold_sweep,
+    )
 
     if args.thresholds and args.pred:
         raise InvalidInput("--thresholds runs the analyzer: it cannot score --pred files")
@@ -68,9 +74,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
         except ValueError:
             raise InvalidInput(f"--thresholds wants numbers like 0.4,0.5,0.6, got "
                                f"{args.thresholds!r}") from None
-    analyzer = None if args.pred else build_analyzer(_settings(args))
-    table = evaluate(args.gold, args.pred, analyzer=analyzer)
-    sweep = threshold_sweep(args.gold, analyzer, grid, args.entity) if args.thresholds else None
+    sweep = None
+    if args.thresholds:
+        # One detector run serves both: the table at the configured thresholds, and the sweep.
+        analyzer = build_analyzer(_settings(args))
+        gold = read_jsonl(args.gold)
+        detections = detect_gold(gold, analyzer, min(grid))
+        found = [[s.to_dict() for s in analyzer.resolve(d)] for d in detections]
+        table = evaluate(gold, found)
+        sweep = threshold_sweep(gold, analyzer, grid, args.entity, detections=detections)
+    else:
+        table = evaluate(args.gold, args.pred,
+                         analyzer=None if args.pred else build_analyzer(_settings(args)))
     if args.json:
         out = table.to_dict()
         if sweep is not None:

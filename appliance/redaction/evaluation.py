@@ -191,25 +191,12 @@ class SweepRow:
     gold: int
 
 
-def threshold_sweep(gold_jsonl: Path | str | list[dict[str, Any]], analyzer: Any,
-                    grid: Iterable[float] = DEFAULT_GRID,
-                    entities: Iterable[str] | None = None) -> list[SweepRow]:
-    """Precision and recall of each entity at each threshold in ``grid``, the other entities at
-    their configured thresholds (``appliance pii evaluate --thresholds``).
-
-    The detectors run ONCE, with the NER's own floor lowered to the grid's lowest value; each
-    threshold then re-runs only the cheap steps (thresholds, overlap resolution) on the same
-    detections, so every row is what the analyzer would return with that one setting changed.
-    """
-    gold = gold_jsonl if isinstance(gold_jsonl, list) else read_jsonl(Path(gold_jsonl))
-    grid = sorted(set(grid))
-    if not grid or any(not 0 <= t <= 1 for t in grid):
-        from appliance.errors import InvalidInput
-
-        raise InvalidInput(f"thresholds must lie in [0, 1], got {grid}")
+def detect_gold(gold: list[dict[str, Any]], analyzer: Any, floor: float) -> list[Any]:
+    """Every detector's raw results on the gold texts, the NER's own floor lowered to ``floor``
+    for the run (restored after), so that any threshold down to ``floor`` can be resolved later."""
     floor_before = float(analyzer.ner.min_score) if analyzer.ner else 0.0
     if analyzer.ner:
-        analyzer.ner.min_score = min(grid[0], floor_before)
+        analyzer.ner.min_score = min(floor, floor_before)
     try:
         detections = []
         for i in range(0, len(gold), 64):
@@ -217,6 +204,29 @@ def threshold_sweep(gold_jsonl: Path | str | list[dict[str, Any]], analyzer: Any
     finally:
         if analyzer.ner:
             analyzer.ner.min_score = floor_before
+    return detections
+
+
+def threshold_sweep(gold_jsonl: Path | str | list[dict[str, Any]], analyzer: Any,
+                    grid: Iterable[float] = DEFAULT_GRID,
+                    entities: Iterable[str] | None = None,
+                    detections: list[Any] | None = None) -> list[SweepRow]:
+    """Precision and recall of each entity at each threshold in ``grid``, the other entities at
+    their configured thresholds (``appliance pii evaluate --thresholds``).
+
+    The detectors run ONCE (``detect_gold`` down to the grid's lowest value, unless the caller
+    passes ``detections`` made so); each threshold then re-runs only the cheap steps (thresholds,
+    overlap resolution) on the same detections, so every row is what the analyzer would return
+    with that one setting changed.
+    """
+    gold = gold_jsonl if isinstance(gold_jsonl, list) else read_jsonl(Path(gold_jsonl))
+    grid = sorted(set(grid))
+    if not grid or any(not 0 <= t <= 1 for t in grid):
+        from appliance.errors import InvalidInput
+
+        raise InvalidInput(f"thresholds must lie in [0, 1], got {grid}")
+    if detections is None:
+        detections = detect_gold(gold, analyzer, grid[0])
     gold_spans = [_spans(g.get("spans", [])) for g in gold]
     seen = {label for spans in gold_spans for _, _, label in spans}
     wanted = sorted(set(entities) if entities else seen & set(analyzer.thresholds))
