@@ -17,6 +17,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 
 from appliance.redaction.ner_model import ENTITY_TYPES, NerModel, NerSpan
 from appliance.redaction.org_cues import apply_org_cues
+from appliance.redaction.places import relabel_places
 
 _WORDLIKE = re.compile(r"[^\W\d_]{2}")
 # A name never spans a line break, a tab or a table cell; gold data and redaction agree.
@@ -79,7 +80,7 @@ class NerRecognizer(EntityRecognizer):
                 # written in lower case to slip past still scores as high as it would capitalised.
                 pieces = [p for p in pieces if p.score >= _LOWERCASE_MIN_SCORE
                           or not texts[i][p.start : p.end].islower()]
-            spans[i] = apply_org_cues(texts[i], pieces)
+            spans[i] = relabel_places(texts[i], apply_org_cues(texts[i], pieces))
         return [[self._result(s) for s in found
                  if s.score >= self.min_score and s.entity_type in self.supported_entities]
                 for found in spans]
