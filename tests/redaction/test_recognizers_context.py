@@ -1,5 +1,5 @@
 """Context-gated patterns: card numbers that fail their checksum, bare years and weekdays, phone
-extensions, and span boundaries that stop at the entity.
+extensions, street names and postcodes, and span boundaries that stop at the entity.
 
 Run through the analyzer with NER off, like ``test_recognizers.py``. ``expected`` lists the
 substrings reported as the row's entity type; an empty list means none may be.
@@ -135,6 +135,26 @@ CASES: dict[str, list[tuple[str, list[str]]]] = {
         ("order 12345678 x2 shipped", []),
         ("size 12 x 30", []),
         ("lease extension 2021-2023", []),
+    ],
+    "LOCATION": [  # StreetRecognizer: streets without a house number, UK postcodes
+        ("the ramen place on Dean Street tonight", ["Dean Street"]),
+        ("parking on Via Roma is hard", ["Via Roma"]),
+        ("billing postcode SE15 4QR, thanks", ["SE15 4QR"]),
+        ("outside the shop on Seven Sisters Road.", ["Seven Sisters Road"]),
+        ("Hauptstraße 5, 10115 Berlin", ["Hauptstraße 5"]),
+        ("lives at 4 Baker St. now", ["4 Baker St."]),
+        ("Rue de la Paix, Paris", ["Rue de la Paix"]),
+        ("EC1A 1BB", ["EC1A 1BB"]),
+        ("down the road from here", []),
+        ("we met on main street", []),  # lower case: the model's call, not this pattern's
+        ("John St. Clair called", []),  # Saint, not Street
+        ("St Mary's was full", []),
+        ("The Court of Appeal ruled", []),
+        ("saved it to Google Drive", []),
+        ("a Benny Hill sketch", []),
+        ("ticket AB12 3456 closed", []),
+        ("order 12 Road bikes", []),
+        ("In Road tests it did well", []),
     ],
 }
 

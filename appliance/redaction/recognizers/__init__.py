@@ -15,6 +15,7 @@ from appliance.redaction.recognizers.email_recognizer import EmailRecognizer
 from appliance.redaction.recognizers.iban_recognizer import IbanRecognizer
 from appliance.redaction.recognizers.ip_recognizer import IpRecognizer
 from appliance.redaction.recognizers.phone_recognizer import PhoneRecognizer
+from appliance.redaction.recognizers.street_recognizer import StreetRecognizer
 from appliance.redaction.recognizers.uk_nhs_recognizer import UkNhsRecognizer
 from appliance.redaction.recognizers.url_recognizer import UrlRecognizer
 from appliance.redaction.recognizers.us_driver_license_recognizer import UsDriverLicenseRecognizer
@@ -28,7 +29,7 @@ RECOGNIZERS: dict[str, type[AppliancePatternRecognizer]] = {
         EmailRecognizer, PhoneRecognizer, CreditCardRecognizer, IbanRecognizer, UsSsnRecognizer,
         UsItinRecognizer, UsPassportRecognizer, UsDriverLicenseRecognizer, UkNhsRecognizer,
         IpRecognizer, UrlRecognizer, CryptoWalletRecognizer, DateTimeRecognizer,
-        BankAccountRecognizer,
+        BankAccountRecognizer, StreetRecognizer,
     )
 }
 
