@@ -1,5 +1,6 @@
 """Context-gated patterns: card numbers that fail their checksum, bare years and weekdays, phone
-extensions, street names and postcodes, and span boundaries that stop at the entity.
+extensions, street names and postcodes, organisations in form fields, and span boundaries that
+stop at the entity.
 
 Run through the analyzer with NER off, like ``test_recognizers.py``. ``expected`` lists the
 substrings reported as the row's entity type; an empty list means none may be.
@@ -155,6 +156,21 @@ CASES: dict[str, list[tuple[str, list[str]]]] = {
         ("ticket AB12 3456 closed", []),
         ("order 12 Road bikes", []),
         ("In Road tests it did well", []),
+    ],
+    "ORGANIZATION": [  # OrganizationFieldRecognizer: the value of an organisation's field
+        ("Payee: Ingrid Berg\nBank: DNB\nIBAN: see below", ["DNB"]),
+        ("Courier: InPost", ["InPost"]),
+        ("Merchant: Uniqlo, Regent Street", ["Uniqlo"]),
+        ("Employer = Bank of Ireland", ["Bank of Ireland"]),
+        ("Supplier: Marks & Spencer plc (UK)", ["Marks & Spencer plc"]),
+        ("Company: Acme Widgets Ltd | Country: UK", ["Acme Widgets Ltd"]),
+        ("Bank: see attached", []),
+        ("Bank: 20-00-00", []),
+        ("Our bank: Chase", []),  # a label starts its line or cell
+        ("the store: Tesco", []),
+        ("bank holiday: Monday", []),
+        ("Name: Ingrid Berg", []),
+        ("Company policy: Staff must sign in", []),
     ],
 }
 

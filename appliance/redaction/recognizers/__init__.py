@@ -14,6 +14,9 @@ from appliance.redaction.recognizers.date_time_recognizer import DateTimeRecogni
 from appliance.redaction.recognizers.email_recognizer import EmailRecognizer
 from appliance.redaction.recognizers.iban_recognizer import IbanRecognizer
 from appliance.redaction.recognizers.ip_recognizer import IpRecognizer
+from appliance.redaction.recognizers.organization_field_recognizer import (
+    OrganizationFieldRecognizer,
+)
 from appliance.redaction.recognizers.phone_recognizer import PhoneRecognizer
 from appliance.redaction.recognizers.street_recognizer import StreetRecognizer
 from appliance.redaction.recognizers.uk_nhs_recognizer import UkNhsRecognizer
@@ -29,7 +32,7 @@ RECOGNIZERS: dict[str, type[AppliancePatternRecognizer]] = {
         EmailRecognizer, PhoneRecognizer, CreditCardRecognizer, IbanRecognizer, UsSsnRecognizer,
         UsItinRecognizer, UsPassportRecognizer, UsDriverLicenseRecognizer, UkNhsRecognizer,
         IpRecognizer, UrlRecognizer, CryptoWalletRecognizer, DateTimeRecognizer,
-        BankAccountRecognizer, StreetRecognizer,
+        BankAccountRecognizer, StreetRecognizer, OrganizationFieldRecognizer,
     )
 }
 
