@@ -39,6 +39,9 @@ CASES: dict[str, list[tuple[str, list[str]]]] = {
         ("tracking 123456789012345 for your card", []),  # the card word comes after
         ("Card blocked. Order 4111111111111112 follows", []),  # another sentence
         ("card 12345678901234567890123", []),  # 23 digits: too long for a card
+        # A card word further back in the same sentence: still a card (score 0.45).
+        ("my card number is 4024 0071 5336 77 (read twice; asked to repeat) then sorry, "
+         "4024 0071 5336 7781", ["4024 0071 5336 77", "4024 0071 5336 7781"]),
         ("card 12345678901", []),  # 11 digits: too short
         ("ref +4111111111111112", []),  # a phone number's shape
         ("card ending 1234", []),  # the last four alone identify no card
@@ -136,6 +139,14 @@ CASES: dict[str, list[tuple[str, list[str]]]] = {
         ("order 12345678 x2 shipped", []),
         ("size 12 x 30", []),
         ("lease extension 2021-2023", []),
+        ("sorry, 4024 0071 5336 7781 again", []),  # "0071 5336" is inside a longer run
+    ],
+    "BANK_ACCOUNT": [
+        ("Account: 40817 810 0 9999 0001234", ["40817 810 0 9999 0001234"]),  # 20 digits, Russia
+        ("CLABE account 032180000118359719", ["032180000118359719"]),
+        ("account 1234567", []),  # 7 digits: too short
+        ("account 123456789012345678901", []),  # 21 digits: too long
+        ("order 12345678 shipped", []),  # no account word
     ],
     "LOCATION": [  # StreetRecognizer: streets without a house number, UK postcodes
         ("the ramen place on Dean Street tonight", ["Dean Street"]),

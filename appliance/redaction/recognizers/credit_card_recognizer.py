@@ -52,6 +52,9 @@ def luhn_valid(digits: str) -> bool:
 CARD_WORDS = frozenset({"card", "cards", "cardholder", "cc", "ccn", "visa", "mastercard", "amex",
                         "maestro", "unionpay", "jcb"})
 CARD_CONTEXT_SCORE = 0.6  # above a context-boosted bank account (0.2 + 0.35): typed as a card
+# A card word further back in the same sentence ("my card number is ... (read twice) — then
+# 'sorry, 4024 ...'"): still redacted as a card, less surely.
+FAR_CONTEXT_WORDS, FAR_CONTEXT_SCORE = 20, 0.45
 MASKED_SCORE = 0.4
 _MASK = frozenset("*•x")
 
@@ -88,6 +91,10 @@ class CreditCardRecognizer(AppliancePatternRecognizer):
             elif CARD_WORDS.intersection(words_before(text, r.start, 6)):
                 kept.append(self.context_gated(r.start, r.end, CARD_CONTEXT_SCORE,
                                                "card context, checksum failed"))
+            elif CARD_WORDS.intersection(words_before(text, r.start, FAR_CONTEXT_WORDS)):
+                kept.append(self.context_gated(r.start, r.end, FAR_CONTEXT_SCORE,
+                                               "card context earlier in the sentence, "
+                                               "checksum failed"))
         return kept
 
 

@@ -5,7 +5,8 @@ digit groups split by spaces, dots, dashes or slashes) is likely a phone number 
 run of 7 to 15 digits is not (it may be an account, a passport or an order number) and only counts
 near a context word. Dates, IP addresses and version numbers share the shape and are rejected.
 An extension ("ext. 204", "x31", "extension 3310") is part of the number: it is inside the span,
-and the checks run on the number without it.
+and the checks run on the number without it. A match never starts or ends inside a longer run of
+digit groups: "0071 5336" in the card number "4024 0071 5336 7781" is not a phone.
 """
 
 from __future__ import annotations
@@ -32,13 +33,14 @@ class PhoneRecognizer(AppliancePatternRecognizer):
     PATTERNS = [
         Pattern(
             "phone (formatted)",
-            r"(?<![\w+@/.\-])(?:(?:\+|00)\d{1,3}[ .\-]?(?:\(0\)[ .\-]?)?)?"
+            r"(?<![\w+@/.\-])(?<!\d[ .\-/])(?:(?:\+|00)\d{1,3}[ .\-]?(?:\(0\)[ .\-]?)?)?"
             r"(?:\(\d{1,5}\)[ .\-]?\d{1,12}(?:" + _SEP + r"\d{1,12}){0,6}"
             r"|\d{1,12}(?:" + _SEP + r"\d{1,12}){1,6})" + _EXT + r"(?![\w@]|[.\-]\d)",
             0.5,
         ),
         Pattern("phone (international compact)",
-                r"(?<![\w+])(?:\+|00)\d{1,4}[ .\-]?\d{4,14}" + _EXT + r"(?![\w]|[.\-]\d)", 0.5),
+                r"(?<![\w+])(?<!\d[ .\-/])(?:\+|00)\d{1,4}[ .\-]?\d{4,14}" + _EXT
+                + r"(?![\w]|[ .\-/]\d)", 0.5),
         Pattern("phone (digits only)", r"(?<![\w+.\-])\d{7,15}" + _EXT + r"(?![\w]|[.\-]\d)", 0.15),
     ]
     CONTEXT = ["phone", "tel", "telephone", "mobile", "cell", "call", "fax",
