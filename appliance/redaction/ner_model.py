@@ -183,6 +183,9 @@ class NerModel:
                                  shape_ids).logits.float()
                 soft = torch.softmax(logits, dim=-1)
                 for row, (t, first, ids) in enumerate(batch):
+                    if first == 0 and len(ids) == len(probs[t]):  # the text's only window
+                        probs[t] = soft[row, 1 : len(ids) + 1]
+                        continue
                     for j in range(len(ids)):
                         margin = min(j, len(ids) - 1 - j)
                         if margin > best_margin[t][first + j]:
