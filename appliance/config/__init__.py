@@ -78,6 +78,9 @@ class Settings(BaseSettings):
         "bundled", description="Named-entity model for PERSON/LOCATION/ORGANIZATION."
     )
     ner_model_path: Path | None = Field(None, description="Local model for 'hf' or 'spacy'.")
+    ner_device: Literal["auto", "cpu", "cuda"] = Field(
+        "auto", description="Where the 'bundled' or 'hf' NER model runs: 'auto' uses a CUDA "
+        "device when torch sees one, else the CPU.")
     segment_size: int = Field(1 << 20, description="Ciphertext bytes per encrypted segment (Tink).")
     auth_failures_per_client: str = Field(
         "10/minute", description="Failed sign-ins a client address may make in a moving window "

@@ -226,11 +226,13 @@ def join_addresses(text: str, spans: list[RecognizerResult]) -> list[RecognizerR
 
 def build_analyzer(settings: Any = None, *, recognizers_yaml: Path = DEFAULT_CONFIG,
                    quantize: bool = False) -> PiiAnalyzer:
-    """The analyzer for ``settings`` (``ner_backend``, ``ner_model_path``); defaults if None."""
+    """The analyzer for ``settings`` (``ner_backend``, ``ner_model_path``, ``ner_device``);
+    defaults if None."""
     backend_name = getattr(settings, "ner_backend", "bundled")
     model_path = getattr(settings, "ner_model_path", None)
     recognizer_set = load_recognizer_set(recognizers_yaml)
-    backend = build_ner_backend(backend_name, model_path, quantize=quantize)
+    backend = build_ner_backend(backend_name, model_path, quantize=quantize,
+                                device=getattr(settings, "ner_device", "auto"))
     ner = None
     if backend is not None:
         # The recognizer's own floor is the lowest NER threshold; the analyzer applies each one.

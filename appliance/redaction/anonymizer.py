@@ -181,6 +181,7 @@ class RedactorConfig:
 
     ner_backend: str = "bundled"
     ner_model_path: str | None = None
+    ner_device: str = "auto"
     operators: dict[str, str] = field(default_factory=dict)
     default_operator: str = "placeholder"
     field_operators: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -190,21 +191,23 @@ class RedactorConfig:
     def from_settings(cls, settings: Any, **kwargs: Any) -> RedactorConfig:
         path = getattr(settings, "ner_model_path", None)
         return cls(ner_backend=getattr(settings, "ner_backend", "bundled"),
-                   ner_model_path=str(path) if path else None, **kwargs)
+                   ner_model_path=str(path) if path else None,
+                   ner_device=getattr(settings, "ner_device", "auto"), **kwargs)
 
 
-_ANALYZERS: dict[tuple[str, str | None], PiiAnalyzer] = {}
+_ANALYZERS: dict[tuple[str, str | None, str], PiiAnalyzer] = {}
 
 
 def _analyzer_for(config: RedactorConfig) -> PiiAnalyzer:
-    key = (config.ner_backend, config.ner_model_path)
+    key = (config.ner_backend, config.ner_model_path, config.ner_device)
     if key not in _ANALYZERS:  # one per process: workers reuse it across batches
         from pathlib import Path
         from types import SimpleNamespace
 
         settings = SimpleNamespace(ner_backend=config.ner_backend,
                                    ner_model_path=Path(config.ner_model_path)
-                                   if config.ner_model_path else None)
+                                   if config.ner_model_path else None,
+                                   ner_device=config.ner_device)
         _ANALYZERS[key] = build_analyzer(settings)
     return _ANALYZERS[key]
 

@@ -66,7 +66,7 @@ def load_tokenizer(base: Path | None = None) -> Any:
 
 
 def load_bundled(adapter_dir: Path = BUNDLED_DIR, base: Path | None = None,
-                 quantize: bool = False) -> NerModel:
+                 quantize: bool = False, device: str = "auto") -> NerModel:
     """The shipped adapter merged into the base; optionally int8 dynamic quantization."""
     from peft import PeftModel
 
@@ -74,16 +74,16 @@ def load_bundled(adapter_dir: Path = BUNDLED_DIR, base: Path | None = None,
         raise FileNotFoundError(f"no NER adapter in {adapter_dir}")
     model = PeftModel.from_pretrained(load_base(base), str(adapter_dir)).merge_and_unload()
     shape = ShapeEmbedding.load(adapter_dir, model.config.hidden_size)
-    return NerModel(model, load_tokenizer(base), quantize=quantize, shape=shape)
+    return NerModel(model, load_tokenizer(base), quantize=quantize, shape=shape, device=device)
 
 
-def load_hf(model_dir: Path, quantize: bool = False) -> NerModel:
+def load_hf(model_dir: Path, quantize: bool = False, device: str = "auto") -> NerModel:
     """A site's own local Hugging Face token-classification model (labels mapped by name)."""
     from transformers import AutoModelForTokenClassification, AutoTokenizer
 
     model = AutoModelForTokenClassification.from_pretrained(str(model_dir), local_files_only=True)
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
-    return NerModel(model, tokenizer, quantize=quantize)
+    return NerModel(model, tokenizer, quantize=quantize, device=device)
 
 
 BATCH_TOKENS = 2048  # padded tokens per forward pass: large enough for efficient matrix products
@@ -113,6 +113,17 @@ def batches(lengths: list[int], budget: int = BATCH_TOKENS, waste: float = 0.1) 
     return out
 
 
+def resolve_device(device: str) -> torch.device:
+    """``auto``: CUDA when torch sees a device, else the CPU; ``cuda`` without one is an error."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("ner_device is 'cuda' but torch sees no CUDA device")
+    if device not in ("cpu", "cuda"):
+        raise ValueError(f"ner_device must be auto, cpu or cuda, not {device!r}")
+    return torch.device(device)
+
+
 _ALIASES = {"PER": "PERSON", "PERSON": "PERSON", "LOC": "LOCATION", "GPE": "LOCATION",
             "LOCATION": "LOCATION", "ORG": "ORGANIZATION", "ORGANIZATION": "ORGANIZATION"}
 
@@ -122,9 +133,16 @@ class NerModel:
 
     def __init__(self, model: Any, tokenizer: Any, *, max_length: int = 256, stride: int = 48,
                  batch_tokens: int = BATCH_TOKENS, quantize: bool = False,
-                 shape: ShapeEmbedding | None = None, recall_first: bool = True) -> None:
+                 shape: ShapeEmbedding | None = None, recall_first: bool = True,
+                 device: str = "cpu") -> None:
         model.eval()
+        self.device = resolve_device(device)
+        if quantize and self.device.type != "cpu":
+            raise ValueError("int8 dynamic quantization runs on the CPU only (ner_device='cpu')")
         self.shape = shape  # word-shape features (ner_shape), if the adapter was trained with them
+        if self.device.type != "cpu":
+            model = model.to(self.device)
+            self.shape = shape.to(self.device) if shape is not None else None
         if quantize:
             model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear},
                                                            dtype=torch.qint8)
@@ -179,9 +197,10 @@ class NerModel:
                     if shapes is not None:
                         shape_ids[row, 1 : len(ids) + 1] = torch.tensor(
                             shapes[t][first : first + len(ids)])
-                logits = forward(self.model, self.shape, input_ids, mask,
-                                 shape_ids).logits.float()
-                soft = torch.softmax(logits, dim=-1)
+                on = self.device
+                logits = forward(self.model, self.shape, input_ids.to(on), mask.to(on),
+                                 shape_ids.to(on)).logits.float()
+                soft = torch.softmax(logits, dim=-1).cpu()
                 for row, (t, first, ids) in enumerate(batch):
                     if first == 0 and len(ids) == len(probs[t]):  # the text's only window
                         probs[t] = soft[row, 1 : len(ids) + 1]

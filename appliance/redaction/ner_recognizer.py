@@ -113,7 +113,8 @@ class SpacyNerBackend:
                 for doc in self.nlp.pipe(texts, batch_size=64)]
 
 
-def build_ner_backend(backend: str, model_path: Path | None, quantize: bool = False) -> Any:
+def build_ner_backend(backend: str, model_path: Path | None, quantize: bool = False,
+                      device: str = "auto") -> Any:
     """The model behind ``settings.ner_backend``; ``None`` for ``"none"``."""
     from appliance.errors import ConfigurationError
     from appliance.redaction import ner_model
@@ -122,11 +123,12 @@ def build_ner_backend(backend: str, model_path: Path | None, quantize: bool = Fa
         if backend == "none":
             return None
         if backend == "bundled":
-            return ner_model.load_bundled(model_path or ner_model.BUNDLED_DIR, quantize=quantize)
+            return ner_model.load_bundled(model_path or ner_model.BUNDLED_DIR, quantize=quantize,
+                                          device=device)
         if model_path is None:
             raise ConfigurationError(f"ner_backend '{backend}' needs ner_model_path")
         if backend == "hf":
-            return ner_model.load_hf(model_path, quantize=quantize)
+            return ner_model.load_hf(model_path, quantize=quantize, device=device)
         if backend == "spacy":
             return SpacyNerBackend(model_path)
     except (OSError, ValueError) as exc:
