@@ -26,11 +26,11 @@ demo: install
 	$(BIN)/appliance demo
 
 lint: install
-	$(BIN)/ruff check appliance tests bench
+	$(BIN)/ruff check appliance tests bench tools
 	$(BIN)/mypy
 
 test: install lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=25
 
 bench: install
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
