@@ -168,6 +168,31 @@ CASES: dict[str, list[tuple[str, list[str]]]] = {
         ("order 12 Road bikes", []),
         ("In Road tests it did well", []),
     ],
+    "URL": [
+        ("updated the A record for shop.kilimanjarocoffee.tz.", ["shop.kilimanjarocoffee.tz"]),
+        ("mirror at files.example.com.br today", ["files.example.com.br"]),
+        ("run setup.py and read notes.md", []),  # file names under .py and .md
+        ("version v1.2.final shipped", []),
+        ("node.js and main.rs", []),
+        ("see a.b.c for details", []),
+    ],
+    "PERSON": [  # HandleRecognizer (NER off here, so only handles are PERSON)
+        ("DM from @kwame_builds: yo", ["@kwame_builds"]),
+        ("My username is bokonkwo. I tried again", ["bokonkwo"]),
+        ("user id: jonas.weber", ["jonas.weber"]),
+        ("mail me at kwame@example.com", []),  # part of an e-mail address
+        ("username: ", []),
+        ("the user was locked out", []),
+        ("price @ 5 each", []),
+        ("handled by the team", []),
+    ],
+    "US_DRIVER_LICENSE": [
+        ("Driver license: D412-8830-1927 (Florida)", ["D412-8830-1927"]),
+        ("Driver's licence no.: L521-7730-4418-05", ["L521-7730-4418-05"]),
+        ("room B12-3456-7890 is free", []),  # no licence word
+        ("licence fee 2024-2025", []),
+        ("part A123-4567-8901 shipped", []),
+    ],
     "ORGANIZATION": [  # OrganizationFieldRecognizer: the value of an organisation's field
         ("Payee: Ingrid Berg\nBank: DNB\nIBAN: see below", ["DNB"]),
         ("Courier: InPost", ["InPost"]),

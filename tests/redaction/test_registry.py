@@ -18,7 +18,7 @@ def _write(tmp_path: Path, body: str) -> Path:
 
 def test_shipped_set_loads_every_recognizer() -> None:
     rs = load_recognizer_set(DEFAULT_CONFIG)
-    assert len(rs.recognizers) == 16
+    assert len(rs.recognizers) == 17
     wanted = {"EMAIL_ADDRESS", "IBAN_CODE", "UK_NHS", "CRYPTO", "BANK_ACCOUNT"}
     assert wanted <= set(rs.pattern_entities)
 

@@ -12,6 +12,7 @@ from appliance.redaction.recognizers.credit_card_recognizer import CreditCardRec
 from appliance.redaction.recognizers.crypto_wallet_recognizer import CryptoWalletRecognizer
 from appliance.redaction.recognizers.date_time_recognizer import DateTimeRecognizer
 from appliance.redaction.recognizers.email_recognizer import EmailRecognizer
+from appliance.redaction.recognizers.handle_recognizer import HandleRecognizer
 from appliance.redaction.recognizers.iban_recognizer import IbanRecognizer
 from appliance.redaction.recognizers.ip_recognizer import IpRecognizer
 from appliance.redaction.recognizers.organization_field_recognizer import (
@@ -32,7 +33,7 @@ RECOGNIZERS: dict[str, type[AppliancePatternRecognizer]] = {
         EmailRecognizer, PhoneRecognizer, CreditCardRecognizer, IbanRecognizer, UsSsnRecognizer,
         UsItinRecognizer, UsPassportRecognizer, UsDriverLicenseRecognizer, UkNhsRecognizer,
         IpRecognizer, UrlRecognizer, CryptoWalletRecognizer, DateTimeRecognizer,
-        BankAccountRecognizer, StreetRecognizer, OrganizationFieldRecognizer,
+        BankAccountRecognizer, StreetRecognizer, OrganizationFieldRecognizer, HandleRecognizer,
     )
 }
 
