@@ -297,7 +297,7 @@ class ReviewQueue:
 
     def to_dict(self) -> dict[str, Any]:
         lowest = [m for *_, m in sorted(self._heap, reverse=True)]
-        return {"rows": self.rows, "lowest": lowest, "rows_covered": REVIEW_ROWS}
+        return {"rows": self.rows, "lowest": lowest}
 
 
 def _build(job: RedactionJob) -> Any:

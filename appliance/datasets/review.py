@@ -47,7 +47,7 @@ class QueuedMark:
 
 def review_section(report: dict[str, Any]) -> dict[str, Any]:
     section = report.get("review")
-    return section if isinstance(section, dict) else {"rows": {}, "lowest": [], "rows_covered": 0}
+    return section if isinstance(section, dict) else {"rows": {}, "lowest": []}
 
 
 def page_marks(report: dict[str, Any], first_row: int,

@@ -47,7 +47,6 @@ def _mark_scored(value: Any, marks: list[tuple[int, int, str, float]] | None) ->
     text = str(value)
     if not marks or any(end > len(text) for _, end, _, _ in marks):
         return _mark_redactions(value)
-    from appliance.datasets.review import BORDERLINE
 
     parts, cursor = [], 0
     for start, end, entity, score in marks:
@@ -55,18 +54,27 @@ def _mark_scored(value: Any, marks: list[tuple[int, int, str, float]] | None) ->
             continue
         replaced = text[start:end]
         label = f"{score:.2f}" if entity in replaced else f"{entity} {score:.2f}"
-        css = "redaction borderline" if score < BORDERLINE else "redaction"
-        parts += [str(escape(text[cursor:start])),
-                  f'<mark class="{css}" title="{escape(entity)}, score {score:.2f}" '
-                  f'data-entity="{escape(entity)}" data-score="{score:.3f}">{escape(replaced)}'
-                  f'<span class="score">{escape(label)}</span></mark>']
+        parts += [str(escape(text[cursor:start])), _scored_mark(replaced, entity, score, label)]
         cursor = end
     parts.append(str(escape(text[cursor:])))
     return Markup("".join(parts))  # noqa: S704 - every piece of text above is escaped
 
 
+def _scored_mark(replaced: str, entity: str, score: float, label: str | None = None) -> Markup:
+    """One replacement as the console draws it everywhere: type and score in its title and data
+    attributes, outlined when borderline, the score (and type) after it when ``label`` is given."""
+    from appliance.datasets.review import BORDERLINE
+
+    css = "redaction borderline" if score < BORDERLINE else "redaction"
+    tail = f'<span class="score">{escape(label)}</span>' if label is not None else ""
+    return Markup(f'<mark class="{css}" title="{escape(entity)}, score {score:.2f}" '  # noqa: S704
+                  f'data-entity="{escape(entity)}" data-score="{score:.3f}">{escape(replaced)}'
+                  f"{tail}</mark>")
+
+
 templates.env.filters["redactions"] = _mark_redactions
 templates.env.filters["scored_redactions"] = _mark_scored
+templates.env.filters["scored_mark"] = _scored_mark
 templates.env.filters["epoch"] = _epoch
 
 #: Which pages each role sees in the navigation (the policy still decides every action).

@@ -136,7 +136,7 @@ def show_sample(request: Request, ctx: ContextDep, console: ConsoleDep, dataset_
     if order == "low-confidence" and scored:
         queue = review.low_confidence(ctx, console.principal, dataset_id, QUEUE_SIZE)
         return render(request, "sample_queue.html", console, dataset=info, queue=queue,
-                      borderline=review.BORDERLINE, stored_url=base,
+                      stored_url=base,
                       title=f"Lowest-confidence redactions of {info.name}")
     records = ds.sample_records(ctx, console.principal, dataset_id, size, offset)
     marks = (review.page_marks(ds.get_report(ctx, console.principal, dataset_id), offset,
