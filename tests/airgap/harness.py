@@ -150,7 +150,8 @@ def netns_unavailable() -> str | None:
 def _strace_filter() -> list[str]:
     """``--seccomp-bpf`` where this strace and kernel support it: a seccomp filter stops only the
     traced calls, so the rest of the run goes at full speed (without it, every system call of
-    the demo's training steps stops for the tracer, and the demo takes three times as long)."""
+    the demo's training steps stops for the tracer: the demo's air-gap test took 506 s in CI
+    without the filter, 395 s with it when run alone)."""
     probe = subprocess.run(["strace", "--seccomp-bpf", "-f", "-qq", "-e", _TRACED, "-o",
                             os.devnull, "true"], capture_output=True, text=True)
     return ["--seccomp-bpf"] if probe.returncode == 0 and not probe.stderr.strip() else []
